@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// The test command (npm test): builds, runs the node:test suites (unit, property, end-to-end) and
+// the bats shell tests, then prints one closing line: "N passed, N failed[, N skipped]".
+// Skipped tests are counted as skipped, never as passed. Pass suite names to run a subset:
+//   node scripts/run-tests.mjs unit e2e cli
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const wanted = new Set(process.argv.slice(2));
+const want = (s) => wanted.size === 0 || wanted.has(s);
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const problems = [];
+
+function run(cmd, args, opts = {}) {
+  return spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+}
+
+console.log('== build');
+const build = run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
+if (build.status !== 0) {
+  console.log('build failed');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+function testFiles(dir) {
+  const abs = join(root, dir);
+  if (!existsSync(abs)) return [];
+  return readdirSync(abs, { recursive: true })
+    .filter((f) => String(f).endsWith('.test.js'))
+    .map((f) => join(dir, String(f)))
+    .sort();
+}
+
+function nodeSuite(name, dir, extra = []) {
+  const files = testFiles(dir);
+  if (files.length === 0) {
+    problems.push(`${name}: no test files in ${dir}`);
+    totals.failed++;
+    return;
+  }
+  console.log(`\n== ${name} (${files.length} files)`);
+  const tmp = mkdtempSync(join(tmpdir(), 'trackfs-tap-'));
+  const tap = join(tmp, 'out.tap');
+  const r = run(process.execPath, [
+    '--test', ...extra,
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+    ...files,
+  ]);
+  const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
+  rmSync(tmp, { recursive: true, force: true });
+  const count = (label) => Number((text.match(new RegExp(`^# ${label} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
+  const pass = count('pass');
+  const fail = count('fail') + count('cancelled');
+  const skip = count('skipped') + count('todo');
+  totals.passed += pass;
+  totals.failed += fail;
+  totals.skipped += skip;
+  if (r.status !== 0 && fail === 0) {
+    problems.push(`${name}: runner exited ${r.status} with no failing test reported`);
+    totals.failed++;
+  }
+  if (pass + fail + skip === 0) {
+    problems.push(`${name}: no test ran`);
+    totals.failed++;
+  }
+}
+
+function batsSuite() {
+  const dir = join(root, 'test/cli');
+  if (!existsSync(dir)) return;
+  const bats = spawnSync('bats', ['--version'], { encoding: 'utf8' });
+  if (bats.status !== 0) {
+    problems.push('cli: bats is not installed (apt-get install bats); shell tests not run');
+    totals.failed++;
+    return;
+  }
+  console.log('\n== cli (bats)');
+  const r = spawnSync('bats', ['--tap', dir], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  for (const line of r.stdout.split('\n')) {
+    if (/^ok \d+ .*# skip/.test(line)) totals.skipped++;
+    else if (/^ok \d+/.test(line)) totals.passed++;
+    else if (/^not ok \d+/.test(line)) totals.failed++;
+  }
+  if (r.status !== 0 && !/^not ok/m.test(r.stdout)) {
+    problems.push(`cli: bats exited ${r.status} with no failing test reported`);
+    totals.failed++;
+  }
+}
+
+if (want('unit')) nodeSuite('unit and property tests', 'dist/test/unit');
+// End-to-end suites mount for real: one file at a time keeps them from fighting over 2 cores.
+if (want('e2e')) nodeSuite('end-to-end tests', 'dist/test/e2e', ['--test-concurrency=1']);
+if (want('cli')) batsSuite();
+
+console.log('');
+for (const p of problems) console.log(`problem: ${p}`);
+const skipped = totals.skipped ? `, ${totals.skipped} skipped` : '';
+console.log(`${totals.passed} passed, ${totals.failed} failed${skipped}`);
+process.exit(totals.failed > 0 ? 1 : 0);

@@ -1,0 +1,18 @@
+/** How the CLI fails: one line on stderr naming the problem, a documented exit code, no stack. */
+export const EXIT = {
+  ok: 0,
+  /** The operation failed (bad image, busy, journal problem, daemon error...). */
+  failure: 1,
+  /** The command line was wrong. */
+  usage: 2,
+} as const;
+
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: number = EXIT.failure) {
+    super(message);
+  }
+}
+
+export function fail(message: string, exitCode: number = EXIT.failure): never {
+  throw new CliError(message, exitCode);
+}

@@ -1,0 +1,93 @@
+/**
+ * The command line: one declarative table of commands and options (yargs), validated before any
+ * side effect. Every failure prints one line, `trackfs: <problem>`, and exits non-zero.
+ */
+import yargs from 'yargs';
+import { CliError, EXIT } from './errors.js';
+import { mountCommand, daemonCommand, type MountArgs } from './mount.js';
+import { unmountCommand } from './unmount.js';
+import { statusCommand } from './status.js';
+import { changesCommand } from './changes.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export async function main(argv: string[]): Promise<void> {
+  let exitCode: number = EXIT.ok;
+  try {
+    await yargs(argv)
+      .scriptName('trackfs')
+      .usage('$0 <command> [options]\n\nTrack which clusters of a block image change, through a FUSE mount.')
+      .command(
+        'mount <image> <mountpoint>',
+        'Mount IMAGE (a raw image file or a block device) at MOUNTPOINT as MOUNTPOINT/volume, tracking every write',
+        (y) => y
+          .positional('image', { type: 'string', demandOption: true, describe: 'raw image file or block device' })
+          .positional('mountpoint', { type: 'string', demandOption: true, describe: 'empty directory' })
+          .option('journal', { type: 'string', describe: 'change journal file (default: IMAGE.trackfs; required for a block device)' })
+          .option('cluster-size', { type: 'string', describe: 'tracking granularity, a power of two from 4K to 64M (default 64K for a new journal)' })
+          .option('durability', { choices: ['strict', 'ordered'] as const, default: 'strict' as const, describe: 'strict: bit fdatasync\'ed before the data write; ordered: bit written before the data, synced on fsync/periodically' })
+          .option('read-only', { type: 'boolean', default: false, describe: 'serve the volume read-only' })
+          .option('allow-other', { type: 'boolean', default: false, describe: 'let other users access the mount (needs user_allow_other in /etc/fuse.conf unless root)' })
+          .option('reset-journal', { type: 'boolean', default: false, describe: 'start a new history: forget all recorded changes (the next backup must be full)' })
+          .option('foreground', { alias: 'f', type: 'boolean', default: false, describe: 'stay attached; unmount on Ctrl-C' })
+          .option('log-level', { choices: LOG_LEVELS, default: 'info' as const, describe: 'log verbosity' })
+          .option('log-file', { type: 'string', describe: 'append JSON logs here (default: stderr in the foreground, a file under the runtime directory otherwise)' })
+          .option('tracking-off', { type: 'boolean', default: false, hidden: true })
+          .example('$0 mount disk.img /mnt/disk', 'track writes to disk.img; the journal is disk.img.trackfs')
+          .example('$0 mount /dev/sdb /mnt/sdb --journal /var/lib/sdb.trackfs', 'track a block device'),
+        async (args) => { await mountCommand(args as unknown as MountArgs); },
+      )
+      .command(
+        ['unmount <mountpoint>', 'umount <mountpoint>'],
+        'Flush and close the journal, unmount, and wait for the daemon to exit',
+        (y) => y
+          .positional('mountpoint', { type: 'string', demandOption: true })
+          .option('lazy', { type: 'boolean', default: false, describe: 'detach even if the volume is open; later I/O on open descriptors fails' })
+          .option('timeout', { type: 'number', default: 30, describe: 'seconds to wait for the daemon to exit' }),
+        async (args) => { await unmountCommand(args.mountpoint!, args.lazy, args.timeout); },
+      )
+      .command(
+        'status <target>',
+        'Show the state of a mount (MOUNTPOINT) or of a journal file (JOURNAL)',
+        (y) => y
+          .positional('target', { type: 'string', demandOption: true, describe: 'mountpoint or journal file' })
+          .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
+        async (args) => { exitCode = await statusCommand(args.target!, args.json); },
+      )
+      .command(
+        'changes <target>',
+        'List the changed byte ranges of a mount (MOUNTPOINT) or of a journal file (JOURNAL)',
+        (y) => y
+          .positional('target', { type: 'string', demandOption: true, describe: 'mountpoint or journal file' })
+          .option('json', { type: 'boolean', default: false, describe: 'print one JSON object with sorted, merged extents' }),
+        async (args) => { exitCode = await changesCommand(args.target!, args.json); },
+      )
+      .command('__daemon <config>', false, (y) => y.positional('config', { type: 'string', demandOption: true }), async (args) => {
+        await daemonCommand(args.config!);
+      })
+      .demandCommand(1, 'name a command: mount, unmount, status or changes')
+      .recommendCommands()
+      .strict()
+      .help()
+      .alias('h', 'help')
+      .version()
+      .wrap(Math.min(100, process.stdout.columns || 100))
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw new CliError(`${msg} (see trackfs --help)`, EXIT.usage);
+      })
+      .parseAsync();
+  } catch (e) {
+    if (e instanceof CliError) {
+      process.stderr.write(`trackfs: ${e.message}\n`);
+      process.exitCode = e.exitCode;
+      return;
+    }
+    const err = e as NodeJS.ErrnoException;
+    process.stderr.write(`trackfs: ${err?.message ?? String(e)}\n`);
+    if (process.env['TRACKFS_DEBUG']) process.stderr.write(`${err?.stack}\n`);
+    process.exitCode = EXIT.failure;
+    return;
+  }
+  if (exitCode !== EXIT.ok) process.exitCode = exitCode;
+}

@@ -1,0 +1,161 @@
+/**
+ * `trackfs mount`: validates the command line, then starts the daemon in the background and
+ * returns only once the mount is live (like mount(8) and sshfs), or runs it in the foreground.
+ * Everything that needs the file system is checked by the daemon itself, which reports a one-line
+ * reason back through a pipe.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, writeSync, statSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { runDaemon, type MountConfig, type Readiness } from '../mount/daemon.js';
+import { isValidClusterSize } from '../journal/format.js';
+import { createLogger } from '../util/logger.js';
+import { ensureRuntimeDir, mountPaths } from '../util/runtime.js';
+import { parseSize } from '../util/size.js';
+import { CliError, EXIT, fail } from './errors.js';
+
+export interface MountArgs {
+  image: string;
+  mountpoint: string;
+  journal?: string;
+  clusterSize?: string;
+  durability: 'strict' | 'ordered';
+  readOnly: boolean;
+  allowOther: boolean;
+  resetJournal: boolean;
+  foreground: boolean;
+  logLevel: string;
+  logFile?: string;
+  trackingOff: boolean;
+}
+
+interface DaemonParams {
+  config: MountConfig;
+  logLevel: string;
+  foreground: boolean;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+
+function parseClusterSize(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const n = parseSize(text);
+  if (n === null || !isValidClusterSize(n)) fail(`bad cluster size '${text}': need a power of two from 4K to 64M (e.g. 64K, 1M)`, EXIT.usage);
+  return n;
+}
+
+async function buildConfig(args: MountArgs): Promise<MountConfig> {
+  const image = resolve(args.image);
+  const mountpoint = resolve(args.mountpoint);
+  let isBlock = false;
+  try {
+    isBlock = statSync(image).isBlockDevice();
+  } catch {
+    // The daemon reports a missing image with the full message.
+  }
+  if (isBlock && !args.journal) fail(`--journal is required for a block device (${args.image}): the journal cannot live beside it`, EXIT.usage);
+  const clusterSize = parseClusterSize(args.clusterSize);
+  const real = await realpath(mountpoint).catch(() => mountpoint);
+  const logFile = args.logFile ? resolve(args.logFile) : args.foreground ? null : mountPaths(real).log;
+  return {
+    image,
+    mountpoint,
+    journal: resolve(args.journal ?? `${args.image}.trackfs`),
+    clusterSize,
+    durability: args.durability,
+    readOnly: args.readOnly,
+    allowOther: args.allowOther,
+    resetJournal: args.resetJournal,
+    logFile,
+    trackingOff: args.trackingOff,
+  };
+}
+
+export async function mountCommand(args: MountArgs): Promise<void> {
+  const config = await buildConfig(args);
+  const params: DaemonParams = { config, logLevel: args.logLevel, foreground: args.foreground };
+  if (args.foreground) {
+    const log = createLogger({ level: args.logLevel, file: config.logFile ?? undefined });
+    await runDaemon(config, log, {
+      ready: () => { if (process.stderr.isTTY) process.stderr.write(`trackfs: ${config.image} mounted at ${config.mountpoint}/volume (Ctrl-C to unmount)\n`); },
+      failed: (message) => { process.stderr.write(`trackfs: ${message}\n`); },
+    });
+    return;
+  }
+  await startBackgroundDaemon(params);
+}
+
+async function startBackgroundDaemon(params: DaemonParams): Promise<void> {
+  ensureRuntimeDir();
+  const logFile = params.config.logFile!;
+  let logFd: number;
+  try {
+    logFd = openSync(logFile, 'a', 0o600);
+  } catch (e) {
+    fail(`cannot open log file ${logFile}: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  const child = spawn(process.execPath, [process.argv[1]!, '__daemon', JSON.stringify(params)], {
+    detached: true,
+    // stdout/stderr go to the log so a crash of the daemon leaves its last words there.
+    stdio: ['ignore', logFd, logFd, 'pipe'],
+    env: process.env,
+  });
+  closeSync(logFd);
+  const pipe = child.stdio[3] as import('node:stream').Readable;
+  const outcome = await new Promise<{ ok: true } | { ok: false; message: string }>((done) => {
+    let text = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      done({ ok: false, message: `the mount did not become ready within ${READY_TIMEOUT_MS / 1000} s; see ${logFile}` });
+    }, READY_TIMEOUT_MS);
+    pipe.setEncoding('utf8');
+    pipe.on('data', (chunk: string) => {
+      text += chunk;
+      const nl = text.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      try {
+        const msg = JSON.parse(text.slice(0, nl)) as { ready?: boolean; error?: string };
+        done(msg.ready ? { ok: true } : { ok: false, message: msg.error ?? 'mount failed' });
+      } catch {
+        done({ ok: false, message: `unexpected message from the daemon; see ${logFile}` });
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      done({ ok: false, message: `the daemon exited (${signal ?? `code ${code}`}) before the mount was ready; see ${logFile}` });
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      done({ ok: false, message: `cannot start the daemon: ${e.message}` });
+    });
+  });
+  pipe.destroy();
+  child.unref();
+  if (!outcome.ok) throw new CliError(outcome.message);
+  if (process.stderr.isTTY) {
+    process.stderr.write(`trackfs: ${params.config.image} mounted at ${params.config.mountpoint}/volume (pid ${child.pid}, journal ${params.config.journal})\n`);
+  }
+}
+
+/** Entry of the background daemon (hidden command). Reports readiness on fd 3. */
+export async function daemonCommand(serialized: string): Promise<void> {
+  const params = JSON.parse(serialized) as DaemonParams;
+  const log = createLogger({ level: params.logLevel, file: params.config.logFile ?? undefined });
+  // Synchronous on purpose: a pipe to the waiting parent, written once, and the failure path exits
+  // right after.
+  const tell = (msg: object): void => {
+    try {
+      writeSync(3, `${JSON.stringify(msg)}\n`);
+      closeSync(3);
+    } catch {
+      // The parent gave up waiting; the log has the story.
+    }
+  };
+  const readiness: Readiness = {
+    ready: ({ pid }) => tell({ ready: true, pid }),
+    failed: (message) => tell({ error: message }),
+  };
+  await runDaemon(params.config, log, readiness);
+}

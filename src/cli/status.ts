@@ -1,0 +1,52 @@
+/** `trackfs status MOUNTPOINT|JOURNAL [--json]` */
+import { askMount, resolveTarget } from './target.js';
+import { offlineStatus } from './offline.js';
+import { formatSize, formatSizeShort } from '../util/size.js';
+import { EXIT } from './errors.js';
+
+type Status = Record<string, unknown> & {
+  trusted?: boolean | null;
+  lastError?: { code: string; message: string; at: string } | null;
+  events?: string[];
+};
+
+function row(label: string, value: unknown): string {
+  return `${label.padEnd(13)}${value}`;
+}
+
+export function formatStatus(s: Status): string {
+  const lines: string[] = [];
+  const size = typeof s['imageSize'] === 'number' ? ` (${formatSize(s['imageSize'] as number)})` : '';
+  if (s['source'] === 'mount') {
+    lines.push(row('mountpoint', s['mountpoint']));
+    lines.push(row('state', `${s['state']} since ${s['stateSince']} (${s['stateReason']})`));
+    lines.push(row('daemon', `pid ${s['pid']}, log ${s['logFile'] ?? 'stderr'}`));
+  } else {
+    lines.push(row('journal', s['journal']));
+    lines.push(row('state', `${s['journalState']}${s['liveOwner'] ? ` (live: trackfs pid ${s['liveOwner']})` : ''}`));
+  }
+  lines.push(row('image', `${s['image']}${size}`));
+  if (s['source'] === 'mount') lines.push(row('journal', `${s['journal']} (${s['journalState']})`));
+  lines.push(row('durability', `${s['durability']}${s['readOnly'] ? ', read-only' : ''}${s['tracking'] === false ? ', TRACKING OFF' : ''}`));
+  const cs = typeof s['clusterSize'] === 'number' ? formatSizeShort(s['clusterSize'] as number) : '?';
+  lines.push(row('clusters', `${s['changedClusters']} of ${s['totalClusters']} changed (${cs} each)`));
+  lines.push(row('generation', s['generation']));
+  lines.push(row('trusted', s['trusted'] ? 'yes' : `NO: ${s['reason'] ?? 'unknown reason'}`));
+  if (s['source'] === 'mount') {
+    lines.push(row('last commit', `${s['lastCommitAt'] ?? 'none yet'} (${s['commits']} commits, ${s['syncs']} syncs)`));
+    lines.push(row('open', `${s['openHandles']} descriptor(s), ${s['inFlight']} request(s) in flight`));
+    const err = s.lastError;
+    lines.push(row('errors', err ? `${s['failedWrites']} failed write(s); last: ${err.code} ${err.message} at ${err.at}` : 'none'));
+  } else {
+    lines.push(row('updated', s['updatedAt']));
+  }
+  for (const e of s.events ?? []) lines.push(row('event', e));
+  return lines.join('\n');
+}
+
+export async function statusCommand(name: string, json: boolean): Promise<number> {
+  const target = await resolveTarget(name);
+  const s: Status = target.kind === 'mount' ? await askMount<Status>(target, { op: 'status' }) : await offlineStatus(target.path);
+  process.stdout.write(json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,54 @@
+/** `trackfs unmount MOUNTPOINT [--lazy]`: flush, close, unmount, and wait for the daemon to exit. */
+import { realpath } from 'node:fs/promises';
+import { callDaemon, ControlRemoteError, ControlUnavailable } from '../control/client.js';
+import { mountPaths } from '../util/runtime.js';
+import { unmountFuse } from '../fuse/unmount.js';
+import { CliError, fail } from './errors.js';
+import { trackfsMountAt } from './target.js';
+import { processAlive } from '../util/process.js';
+
+interface Summary { journalClean: boolean; errors: string[] }
+
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (!processAlive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return !processAlive(pid);
+}
+
+export async function unmountCommand(name: string, lazy: boolean, timeoutSeconds: number): Promise<void> {
+  let mountpoint: string;
+  try {
+    mountpoint = await realpath(name);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') fail(`${name} does not exist`);
+    mountpoint = name; // ENOTCONN and friends: a dead mount can still be unmounted by its path.
+  }
+  const { socket } = mountPaths(mountpoint);
+  const timeoutMs = Math.max(1, timeoutSeconds) * 1000;
+  let pid: number;
+  try {
+    pid = (await callDaemon<{ pid: number }>(socket, { op: 'status' }, 5_000)).pid;
+  } catch (e) {
+    if (!(e instanceof ControlUnavailable)) throw e;
+    // No daemon answers. A trackfs mount left behind (daemon killed) can still be taken away.
+    if (!(await trackfsMountAt(mountpoint))) fail(`${name} is not a trackfs mountpoint`);
+    const r = await unmountFuse(mountpoint, { lazy, timeoutMs });
+    if (!r.ok) fail(`cannot unmount ${name}: ${r.busy ? 'volume is busy; close it first or use --lazy' : r.message}`);
+    process.stderr.write(`trackfs: warning: no daemon answered for ${name}; removed the mount, the journal was not closed (the next mount recovers it)\n`);
+    return;
+  }
+  let summary: Summary;
+  try {
+    summary = await callDaemon<Summary>(socket, { op: 'unmount', lazy }, timeoutMs);
+  } catch (e) {
+    if (e instanceof ControlRemoteError) fail(`cannot unmount ${name}: ${e.message}`);
+    throw new CliError(`cannot unmount ${name}: ${(e as Error).message}`);
+  }
+  if (!(await waitForExit(pid, timeoutMs))) fail(`daemon (pid ${pid}) did not exit within ${timeoutSeconds} s`);
+  if (!summary.journalClean) fail(`unmounted ${name}, but the journal could not be closed clean (${summary.errors.join('; ')}); the next mount recovers it`);
+}

@@ -1,0 +1,50 @@
+/** The CLI's side of the control channel. */
+import { createConnection } from 'node:net';
+import { MAX_MESSAGE_BYTES, type ControlReply, type ControlRequest } from './protocol.js';
+
+export class ControlUnavailable extends Error {
+  constructor(readonly socketPath: string, readonly reason: string) {
+    super(`no trackfs daemon answers at ${socketPath} (${reason})`);
+  }
+}
+
+export class ControlRemoteError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export function callDaemon<T>(socketPath: string, req: ControlRequest, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection(socketPath);
+    let data = '';
+    let settled = false;
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.destroy();
+      fn();
+    };
+    const timer = setTimeout(() => finish(() => reject(new ControlUnavailable(socketPath, `no answer within ${timeoutMs} ms`))), timeoutMs);
+    sock.setEncoding('utf8');
+    sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
+    sock.on('data', (chunk: string) => {
+      data += chunk;
+      if (data.length > MAX_MESSAGE_BYTES) finish(() => reject(new ControlRemoteError('EPROTO', 'oversized reply from daemon')));
+    });
+    sock.on('end', () => {
+      finish(() => {
+        let reply: ControlReply;
+        try {
+          reply = JSON.parse(data) as ControlReply;
+        } catch {
+          return reject(new ControlUnavailable(socketPath, 'connection closed without a reply'));
+        }
+        if (reply.ok) resolve(reply.result as T);
+        else reject(new ControlRemoteError(reply.error.code, reply.error.message));
+      });
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) => finish(() => reject(new ControlUnavailable(socketPath, e.code ?? e.message))));
+  });
+}

@@ -1,0 +1,18 @@
+/**
+ * The control channel between the CLI and a live daemon: one Unix socket per mount, one JSON
+ * request per connection, one JSON reply line. Requests never touch the FUSE mount itself, so the
+ * daemon answers in every lifecycle state.
+ */
+export type ControlRequest =
+  | { op: 'status' }
+  | { op: 'changes' }
+  | { op: 'unmount'; lazy: boolean }
+  | { op: 'sync' }
+  /** Test hook, honoured only when the daemon runs with TRACKFS_TEST_HOOKS=1. */
+  | { op: 'inject-fault'; target: 'journal'; io: 'write' | 'datasync' | 'read' | 'truncate' | 'none'; code: string };
+
+export type ControlReply =
+  | { ok: true; result: unknown }
+  | { ok: false; error: { code: string; message: string } };
+
+export const MAX_MESSAGE_BYTES = 1 << 20;

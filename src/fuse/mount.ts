@@ -1,0 +1,62 @@
+/**
+ * Mounting through fuse-native, loaded lazily so that everything but `mount` runs without FUSE
+ * (macOS without macFUSE, machines without libfuse2). The subclass fixes what fuse-native gets
+ * wrong for trackfs: it builds the -o string itself (big_writes is not exposed; numeric zeros are
+ * dropped) and never unmounts through a shell.
+ */
+import type { FuseOps } from 'fuse-native';
+import { ErrnoError } from '../util/errno.js';
+import { unmountFuse } from './unmount.js';
+
+export interface FuseMountOptions {
+  mountpoint: string;
+  /** Identifies the mount in /proc/self/mountinfo as `trackfs:<id>`, type fuse.trackfs. */
+  id: string;
+  allowOther: boolean;
+  readOnly: boolean;
+  /** Per-op timeout; a stuck backing call is answered with ETIMEDOUT after this long. */
+  opTimeoutMs: number;
+}
+
+export interface FuseHandle {
+  /** Unmounts via fusermount/umount without a shell; resolves the result. */
+  unmount(lazy: boolean, timeoutMs: number): ReturnType<typeof unmountFuse>;
+}
+
+export function fuseOptionString(opts: FuseMountOptions): string {
+  const o = ['big_writes', 'auto_unmount', 'default_permissions', `fsname=trackfs:${opts.id}`, 'subtype=trackfs', 'max_read=131072'];
+  if (opts.allowOther) o.push('allow_other');
+  if (opts.readOnly) o.push('ro');
+  return `-o${o.join(',')}`;
+}
+
+async function loadFuseNative(): Promise<typeof import('fuse-native').default> {
+  try {
+    return (await import('fuse-native')).default;
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0];
+    if (process.platform === 'darwin') {
+      throw new ErrnoError('ENOSYS', `FUSE is not available (${why}); on macOS, mount needs macFUSE with its osxfuse compatibility layer on an Intel Mac (fuse-native has no arm64 build)`);
+    }
+    throw new ErrnoError('ENOSYS', `FUSE is not available (${why}); install libfuse2 and fuse (Debian: apt-get install libfuse2 fuse)`);
+  }
+}
+
+export async function mountFuse(ops: FuseOps, opts: FuseMountOptions): Promise<FuseHandle> {
+  const Fuse = await loadFuseNative();
+  class TrackfsFuse extends Fuse {
+    override _fuseOptions(): string {
+      return fuseOptionString(opts);
+    }
+  }
+  const fuse = new TrackfsFuse(opts.mountpoint, ops, { timeout: opts.opTimeoutMs });
+  await new Promise<void>((resolve, reject) => {
+    fuse.mount((err) => {
+      if (!err) return resolve();
+      reject(new ErrnoError('EIO', `cannot mount FUSE at ${opts.mountpoint}: ${err.message}${process.platform === 'linux' ? ' (is /dev/fuse present and fusermount installed?)' : ''}`));
+    });
+  });
+  return {
+    unmount: (lazy, timeoutMs) => unmountFuse(opts.mountpoint, { lazy, timeoutMs }),
+  };
+}

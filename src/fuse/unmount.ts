@@ -1,0 +1,39 @@
+/**
+ * Unmounting without a shell: fuse-native's own Fuse.unmount runs `fusermount -uz "<path>"` through
+ * /bin/sh, so a mountpoint containing `$(...)` would execute it. Here the path is one argv entry.
+ */
+import { execFile } from 'node:child_process';
+
+export type UnmountResult = { ok: true; wasMounted: boolean } | { ok: false; busy: boolean; message: string };
+
+const NOT_MOUNTED = /not found in|not mounted|no such file|invalid argument|not a mount/i;
+const BUSY = /busy/i;
+
+function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number; text: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      const text = `${stdout}${stderr}`.trim();
+      if (!err) return resolve({ code: 0, text });
+      const e = err as NodeJS.ErrnoException & { killed?: boolean };
+      if (e.code === 'ENOENT') return resolve({ code: 127, text: `${cmd} not found` });
+      if (e.killed) return resolve({ code: 124, text: `${cmd} timed out after ${timeoutMs} ms` });
+      resolve({ code: typeof e.code === 'number' ? e.code : 1, text: text || e.message });
+    });
+  });
+}
+
+export async function unmountFuse(mountpoint: string, opts: { lazy: boolean; timeoutMs: number }): Promise<UnmountResult> {
+  let r;
+  if (process.platform === 'darwin') {
+    r = await run('/sbin/umount', opts.lazy ? ['-f', mountpoint] : [mountpoint], opts.timeoutMs);
+  } else {
+    r = await run('fusermount', [opts.lazy ? '-uz' : '-u', '--', mountpoint], opts.timeoutMs);
+    // fusermount refuses (as a user) mounts it did not make; root can fall back to umount(8).
+    if (r.code === 127 || (r.code !== 0 && !NOT_MOUNTED.test(r.text) && !BUSY.test(r.text) && process.getuid?.() === 0)) {
+      r = await run('umount', opts.lazy ? ['-l', mountpoint] : [mountpoint], opts.timeoutMs);
+    }
+  }
+  if (r.code === 0) return { ok: true, wasMounted: true };
+  if (NOT_MOUNTED.test(r.text)) return { ok: true, wasMounted: false };
+  return { ok: false, busy: BUSY.test(r.text), message: r.text };
+}

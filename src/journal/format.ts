@@ -1,0 +1,292 @@
+/**
+ * On-disk layout of a trackfs journal, version 1. This file is the contract; docs/journal-format.md
+ * describes the same bytes for people, and test/fixtures/golden-v1.trackfs pins them.
+ *
+ *   offset 0      header slot A (4096 bytes)
+ *   offset 4096   header slot B (4096 bytes)
+ *   offset 8192   bitmap page 0, page 1, ... (4096 bytes each)
+ *
+ * Header writes alternate between the two slots and carry a sequence number: a torn header write
+ * damages only the slot being written, and the other slot still holds the previous state. The
+ * newest slot whose checksum verifies wins.
+ *
+ * Each page carries its own checksum, its index and the generation it belongs to. A page of an
+ * older generation is stale (the bitmap was reset since) and reads as empty; a page that does not
+ * verify is torn or corrupt and is never read as valid.
+ *
+ * Only encode/decode functions here convert between bytes and the in-core types; nothing else
+ * touches offsets.
+ */
+import { crc32 } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+
+export const FORMAT_VERSION = 1;
+export const HEADER_MAGIC = Buffer.from('TRKFSJNL', 'latin1');
+export const PAGE_MAGIC = Buffer.from('TKPG', 'latin1');
+export const HEADER_SLOT_SIZE = 4096;
+export const HEADER_SLOT_COUNT = 2;
+export const PAGE_SIZE = 4096;
+export const PAGE_HEADER_SIZE = 32;
+export const PAGE_BITMAP_BYTES = PAGE_SIZE - PAGE_HEADER_SIZE;
+export const CLUSTERS_PER_PAGE = PAGE_BITMAP_BYTES * 8;
+export const PAGES_OFFSET = HEADER_SLOT_SIZE * HEADER_SLOT_COUNT;
+export const GENERATION_BYTES = 16;
+
+export const MIN_CLUSTER_SIZE = 4096;
+export const MAX_CLUSTER_SIZE = 64 * 1024 * 1024;
+
+const MAX_REASON_BYTES = 510;
+const MAX_IMAGE_PATH_BYTES = 2048;
+const BOOT_ID_BYTES = 40;
+
+export type JournalState = 'clean' | 'active' | 'untrusted';
+export type Durability = 'strict' | 'ordered';
+
+const STATE_CODES: readonly JournalState[] = ['clean', 'active', 'untrusted'];
+const DURABILITY_CODES: readonly Durability[] = ['strict', 'ordered'];
+
+/** In-core header. Times are milliseconds since the epoch; 0 means "never". */
+export interface JournalHeader {
+  version: number;
+  /** Which write of the header this is; the newer valid slot wins. */
+  sequence: bigint;
+  imageSize: number;
+  clusterSize: number;
+  /** Random id, new whenever the bitmap is reset. Hex, 32 characters. */
+  generation: string;
+  state: JournalState;
+  /** Why the journal is untrusted; empty otherwise. */
+  reason: string;
+  /** Mode in force while the journal was last active. */
+  durability: Durability;
+  createdAt: number;
+  /** When the header last recorded a state change (activation, clean close, ...). */
+  updatedAt: number;
+  /** Image mtime (ns) and size recorded at the last clean close; 0n when unknown (block device). */
+  imageMtimeNs: bigint;
+  /** Identifies the boot during which the journal was last activated (ordered-mode recovery). */
+  bootId: string;
+  /** Daemon that activated the journal; lets readers tell a live journal from a crashed one. */
+  pid: number;
+  /** Informational: the image the journal was created for. */
+  imagePath: string;
+}
+
+export class JournalFormatError extends Error {
+  constructor(
+    readonly kind: 'bad-magic' | 'bad-checksum' | 'bad-version' | 'bad-field' | 'too-short',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'JournalFormatError';
+  }
+}
+
+export function newGeneration(): string {
+  return randomBytes(GENERATION_BYTES).toString('hex');
+}
+
+export function pageCountFor(clusterCount: number): number {
+  return Math.ceil(clusterCount / CLUSTERS_PER_PAGE);
+}
+
+export function clusterCountFor(imageSize: number, clusterSize: number): number {
+  return Math.ceil(imageSize / clusterSize);
+}
+
+export function pageOffset(pageIndex: number): number {
+  return PAGES_OFFSET + pageIndex * PAGE_SIZE;
+}
+
+export function journalFileSize(imageSize: number, clusterSize: number): number {
+  return pageOffset(pageCountFor(clusterCountFor(imageSize, clusterSize)));
+}
+
+export function isValidClusterSize(n: number): boolean {
+  return Number.isInteger(n) && n >= MIN_CLUSTER_SIZE && n <= MAX_CLUSTER_SIZE && (n & (n - 1)) === 0;
+}
+
+function checksum(buf: Buffer, crcOffset: number): number {
+  // The checksum field itself reads as zero while the checksum is computed.
+  const saved = buf.readUInt32LE(crcOffset);
+  buf.writeUInt32LE(0, crcOffset);
+  const sum = crc32(buf);
+  buf.writeUInt32LE(saved, crcOffset);
+  return sum;
+}
+
+/* ---------------------------------------------------------------- header slot ---- */
+// Field offsets in a header slot (little-endian).
+const H_MAGIC = 0; // 8 bytes
+const H_VERSION = 8; // u32
+const H_CRC = 12; // u32, crc32 of the slot with this field zeroed
+const H_SEQUENCE = 16; // u64
+const H_IMAGE_SIZE = 24; // u64
+const H_CLUSTER_SIZE = 32; // u32
+const H_STATE = 36; // u8
+const H_DURABILITY = 37; // u8
+const H_GENERATION = 40; // 16 bytes
+const H_CREATED_AT = 56; // u64 ms
+const H_UPDATED_AT = 64; // u64 ms
+const H_IMAGE_MTIME_NS = 72; // u64 ns
+const H_PID = 80; // u32
+const H_BOOT_ID = 84; // 40 bytes ASCII, NUL padded
+const H_REASON_LEN = 124; // u16
+const H_REASON = 126; // up to 510 bytes UTF-8
+const H_IMAGE_PATH_LEN = 636; // u16
+const H_IMAGE_PATH = 638; // up to 2048 bytes UTF-8
+
+function truncateUtf8(s: string, max: number): Buffer {
+  let b = Buffer.from(s, 'utf8');
+  if (b.length <= max) return b;
+  b = b.subarray(0, max);
+  // Do not leave half a multi-byte character at the end.
+  return Buffer.from(b.toString('utf8').replace(/\uFFFD+$/, ''), 'utf8');
+}
+
+export function encodeHeader(h: JournalHeader): Buffer {
+  const buf = Buffer.alloc(HEADER_SLOT_SIZE);
+  HEADER_MAGIC.copy(buf, H_MAGIC);
+  buf.writeUInt32LE(h.version, H_VERSION);
+  buf.writeBigUInt64LE(h.sequence, H_SEQUENCE);
+  buf.writeBigUInt64LE(BigInt(h.imageSize), H_IMAGE_SIZE);
+  buf.writeUInt32LE(h.clusterSize, H_CLUSTER_SIZE);
+  buf.writeUInt8(STATE_CODES.indexOf(h.state), H_STATE);
+  buf.writeUInt8(DURABILITY_CODES.indexOf(h.durability), H_DURABILITY);
+  Buffer.from(h.generation, 'hex').copy(buf, H_GENERATION, 0, GENERATION_BYTES);
+  buf.writeBigUInt64LE(BigInt(h.createdAt), H_CREATED_AT);
+  buf.writeBigUInt64LE(BigInt(h.updatedAt), H_UPDATED_AT);
+  buf.writeBigUInt64LE(h.imageMtimeNs, H_IMAGE_MTIME_NS);
+  buf.writeUInt32LE(h.pid >>> 0, H_PID);
+  buf.write(h.bootId.slice(0, BOOT_ID_BYTES), H_BOOT_ID, BOOT_ID_BYTES, 'latin1');
+  const reason = truncateUtf8(h.reason, MAX_REASON_BYTES);
+  buf.writeUInt16LE(reason.length, H_REASON_LEN);
+  reason.copy(buf, H_REASON);
+  const imagePath = truncateUtf8(h.imagePath, MAX_IMAGE_PATH_BYTES);
+  buf.writeUInt16LE(imagePath.length, H_IMAGE_PATH_LEN);
+  imagePath.copy(buf, H_IMAGE_PATH);
+  buf.writeUInt32LE(checksum(buf, H_CRC), H_CRC);
+  return buf;
+}
+
+/** Decodes one header slot; throws JournalFormatError naming what is wrong. */
+export function decodeHeader(buf: Buffer): JournalHeader {
+  if (buf.length < HEADER_SLOT_SIZE) throw new JournalFormatError('too-short', 'header slot is truncated');
+  const slot = Buffer.from(buf.subarray(0, HEADER_SLOT_SIZE));
+  if (!slot.subarray(H_MAGIC, H_MAGIC + 8).equals(HEADER_MAGIC)) {
+    throw new JournalFormatError('bad-magic', 'not a trackfs journal (bad magic)');
+  }
+  if (slot.readUInt32LE(H_CRC) !== checksum(slot, H_CRC)) {
+    throw new JournalFormatError('bad-checksum', 'header checksum mismatch (torn or corrupt)');
+  }
+  const version = slot.readUInt32LE(H_VERSION);
+  if (version !== FORMAT_VERSION) {
+    throw new JournalFormatError('bad-version', `unsupported journal format version ${version} (this trackfs reads ${FORMAT_VERSION})`);
+  }
+  const state = STATE_CODES[slot.readUInt8(H_STATE)];
+  const durability = DURABILITY_CODES[slot.readUInt8(H_DURABILITY)];
+  const clusterSize = slot.readUInt32LE(H_CLUSTER_SIZE);
+  const imageSize = Number(slot.readBigUInt64LE(H_IMAGE_SIZE));
+  const reasonLen = slot.readUInt16LE(H_REASON_LEN);
+  const pathLen = slot.readUInt16LE(H_IMAGE_PATH_LEN);
+  if (!state || !durability || !isValidClusterSize(clusterSize) || !Number.isSafeInteger(imageSize) || imageSize <= 0
+    || reasonLen > MAX_REASON_BYTES || pathLen > MAX_IMAGE_PATH_BYTES) {
+    throw new JournalFormatError('bad-field', 'header field out of range');
+  }
+  return {
+    version,
+    sequence: slot.readBigUInt64LE(H_SEQUENCE),
+    imageSize,
+    clusterSize,
+    generation: slot.subarray(H_GENERATION, H_GENERATION + GENERATION_BYTES).toString('hex'),
+    state,
+    durability,
+    reason: slot.subarray(H_REASON, H_REASON + reasonLen).toString('utf8'),
+    createdAt: Number(slot.readBigUInt64LE(H_CREATED_AT)),
+    updatedAt: Number(slot.readBigUInt64LE(H_UPDATED_AT)),
+    imageMtimeNs: slot.readBigUInt64LE(H_IMAGE_MTIME_NS),
+    pid: slot.readUInt32LE(H_PID),
+    bootId: slot.subarray(H_BOOT_ID, H_BOOT_ID + BOOT_ID_BYTES).toString('latin1').replace(/\0+$/, ''),
+    imagePath: slot.subarray(H_IMAGE_PATH, H_IMAGE_PATH + pathLen).toString('utf8'),
+  };
+}
+
+export function headerSlotFor(sequence: bigint): number {
+  return Number(sequence % BigInt(HEADER_SLOT_COUNT));
+}
+
+export interface HeaderChoice {
+  header: JournalHeader;
+  /** Slots that did not verify, with why; a torn slot beside a good one is expected after a crash. */
+  damaged: { slot: number; error: JournalFormatError }[];
+}
+
+/**
+ * Picks the newest slot that verifies from the first PAGES_OFFSET bytes of a journal. Throws the
+ * most telling error when no slot verifies.
+ */
+export function chooseHeader(headerArea: Buffer): HeaderChoice {
+  const damaged: HeaderChoice['damaged'] = [];
+  let best: JournalHeader | undefined;
+  for (let slot = 0; slot < HEADER_SLOT_COUNT; slot++) {
+    const start = slot * HEADER_SLOT_SIZE;
+    try {
+      const h = decodeHeader(headerArea.subarray(start, start + HEADER_SLOT_SIZE));
+      if (!best || h.sequence > best.sequence) best = h;
+    } catch (e) {
+      if (!(e instanceof JournalFormatError)) throw e;
+      damaged.push({ slot, error: e });
+    }
+  }
+  if (best) return { header: best, damaged };
+  // Report "not a journal" only when neither slot even looks like one.
+  const order = ['bad-version', 'bad-checksum', 'bad-field', 'too-short', 'bad-magic'];
+  damaged.sort((a, b) => order.indexOf(a.error.kind) - order.indexOf(b.error.kind));
+  throw damaged[0]?.error ?? new JournalFormatError('too-short', 'journal is empty');
+}
+
+/* ---------------------------------------------------------------------- pages ---- */
+const P_MAGIC = 0; // 4 bytes
+const P_CRC = 4; // u32, crc32 of the page with this field zeroed
+const P_INDEX = 8; // u32
+const P_GENERATION = 16; // 16 bytes
+// bytes 12..16 reserved (zero); bitmap from PAGE_HEADER_SIZE
+
+/** Encodes a page into `out` (PAGE_SIZE bytes), copying the bits: the caller's bitmap stays live. */
+export function encodePage(out: Buffer, index: number, generation: string, bits: Uint8Array | undefined): Buffer {
+  out.fill(0, 0, PAGE_HEADER_SIZE);
+  PAGE_MAGIC.copy(out, P_MAGIC);
+  out.writeUInt32LE(index, P_INDEX);
+  out.write(generation, P_GENERATION, GENERATION_BYTES, 'hex');
+  if (bits) out.set(bits.subarray(0, PAGE_BITMAP_BYTES), PAGE_HEADER_SIZE);
+  else out.fill(0, PAGE_HEADER_SIZE);
+  out.writeUInt32LE(crc32(out), P_CRC);
+  return out;
+}
+
+export type DecodedPage =
+  | { kind: 'empty' }
+  | { kind: 'valid'; bits: Uint8Array }
+  | { kind: 'stale' }
+  | { kind: 'damaged'; why: string };
+
+function isAllZero(buf: Uint8Array): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Decodes the page at `index`. A never-written page is all zero (the file is sparse); a page of
+ * another generation is stale; anything else that does not verify is damaged.
+ */
+export function decodePage(buf: Buffer, index: number, generation: string): DecodedPage {
+  if (buf.length < PAGE_SIZE) return isAllZero(buf) ? { kind: 'empty' } : { kind: 'damaged', why: 'truncated' };
+  const page = buf.subarray(0, PAGE_SIZE);
+  if (!page.subarray(P_MAGIC, P_MAGIC + 4).equals(PAGE_MAGIC)) {
+    return isAllZero(page) ? { kind: 'empty' } : { kind: 'damaged', why: 'bad magic' };
+  }
+  if (page.readUInt32LE(P_CRC) !== checksum(Buffer.from(page), P_CRC)) return { kind: 'damaged', why: 'checksum mismatch' };
+  if (page.readUInt32LE(P_INDEX) !== index) return { kind: 'damaged', why: `page index ${page.readUInt32LE(P_INDEX)} at position ${index}` };
+  if (page.toString('hex', P_GENERATION, P_GENERATION + GENERATION_BYTES) !== generation) return { kind: 'stale' };
+  return { kind: 'valid', bits: new Uint8Array(page.subarray(PAGE_HEADER_SIZE)) };
+}

@@ -1,0 +1,337 @@
+/**
+ * The change journal: header, page cache and the one commit path.
+ *
+ * WRITE-AHEAD RULE. A data write may reach the image only when every cluster it touches is
+ * *recorded*: a commit containing its bit has completed. What "completed" means is the
+ * durability mode, and nothing else differs between the modes:
+ *   strict   the page write and an fdatasync of the journal have both returned;
+ *   ordered  the page write has returned (the bit is in the OS page cache, ahead of the data);
+ *            fdatasync follows on sync(), periodically, and at close.
+ * `recorded` changes in exactly one place, after a commit succeeds, and only from the bytes that
+ * commit wrote. (dm-era lost writes in crashes by setting the in-core bit before the commit.)
+ *
+ * Every mutation of the file (page commits and header writes) runs on one serial queue, so
+ * there is one writer and commits never overlap. Writers that arrive while a commit runs join the
+ * next batch and share its single write+fdatasync (group commit). A failed commit fails every
+ * writer of its batch; their bits stay marked and dirty, so a later commit retries them.
+ *
+ * The journal knows clusters, not files or FUSE.
+ */
+import {
+  chooseHeader,
+  clusterCountFor,
+  decodePage,
+  encodeHeader,
+  FORMAT_VERSION,
+  headerSlotFor,
+  HEADER_SLOT_SIZE,
+  journalFileSize,
+  newGeneration,
+  pageOffset,
+  PAGE_SIZE,
+  PAGES_OFFSET,
+  type Durability,
+  type JournalHeader,
+} from './format.js';
+import type { JournalIo } from './journal-io.js';
+import { PageCache } from './page-cache.js';
+
+export interface JournalError {
+  code: string;
+  message: string;
+  at: number;
+}
+
+export interface JournalStats {
+  commits: number;
+  pagesWritten: number;
+  syncs: number;
+  failedCommits: number;
+  lastCommitAt: number;
+  lastError: JournalError | null;
+}
+
+export interface LoadReport {
+  /** Header slots that did not verify (a torn header write leaves one). */
+  damagedHeaderSlots: number[];
+  /** Pages that did not verify; their clusters were taken as changed. */
+  damagedPages: number[];
+}
+
+interface Batch {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  // A batch nobody waits on (all its writers already failed elsewhere) must not crash the process.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+const LOAD_CHUNK_PAGES = 256;
+
+export class JournalClosedError extends Error {
+  readonly code = 'EIO';
+  constructor() {
+    super('journal is closed');
+  }
+}
+
+export class Journal {
+  readonly cache: PageCache;
+  readonly clusterCount: number;
+  readonly stats: JournalStats = { commits: 0, pagesWritten: 0, syncs: 0, failedCommits: 0, lastCommitAt: 0, lastError: null };
+
+  private header: JournalHeader;
+  private queue: Promise<unknown> = Promise.resolve();
+  private nextBatch: Batch | null = null;
+  /** Ordered mode: pages written since the last fdatasync. */
+  private unsynced = false;
+  private closed = false;
+  private autoSyncTimer: NodeJS.Timeout | null = null;
+
+  private constructor(private readonly io: JournalIo, header: JournalHeader) {
+    this.header = header;
+    this.clusterCount = clusterCountFor(header.imageSize, header.clusterSize);
+    this.cache = new PageCache(this.clusterCount);
+  }
+
+  /* ------------------------------------------------------------ open / create ---- */
+
+  /** Formats a new journal on an empty file and makes the header durable. */
+  static async create(io: JournalIo, params: { imageSize: number; clusterSize: number; imagePath: string; now?: number }): Promise<Journal> {
+    const now = params.now ?? Date.now();
+    const header: JournalHeader = {
+      version: FORMAT_VERSION,
+      sequence: 0n,
+      imageSize: params.imageSize,
+      clusterSize: params.clusterSize,
+      generation: newGeneration(),
+      state: 'clean',
+      reason: '',
+      durability: 'strict',
+      createdAt: now,
+      updatedAt: now,
+      imageMtimeNs: 0n,
+      bootId: '',
+      pid: 0,
+      imagePath: params.imagePath,
+    };
+    const journal = new Journal(io, header);
+    // Sparse: pages cost disk only once written.
+    await io.truncate(journalFileSize(params.imageSize, params.clusterSize));
+    // Both slots get a valid header so a later torn write of either still leaves one.
+    await io.write(encodeHeader(header), 0);
+    header.sequence = 1n;
+    await io.write(encodeHeader(header), HEADER_SLOT_SIZE);
+    await io.datasync();
+    return journal;
+  }
+
+  /** Reads and verifies a journal. Format errors (JournalFormatError) propagate to the caller. */
+  static async load(io: JournalIo): Promise<{ journal: Journal; report: LoadReport }> {
+    const headerArea = Buffer.alloc(PAGES_OFFSET);
+    await io.read(headerArea, 0);
+    const { header, damaged } = chooseHeader(headerArea);
+    const journal = new Journal(io, header);
+    const report: LoadReport = { damagedHeaderSlots: damaged.map((d) => d.slot), damagedPages: [] };
+    const pageCount = journal.cache.marked.pageCount;
+    const chunk = Buffer.alloc(LOAD_CHUNK_PAGES * PAGE_SIZE);
+    for (let first = 0; first < pageCount; first += LOAD_CHUNK_PAGES) {
+      const n = Math.min(LOAD_CHUNK_PAGES, pageCount - first);
+      const got = await io.read(chunk.subarray(0, n * PAGE_SIZE), pageOffset(first));
+      if (got < n * PAGE_SIZE) chunk.fill(0, got, n * PAGE_SIZE); // short file: the rest was never written
+      for (let i = 0; i < n; i++) {
+        const page = decodePage(chunk.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), first + i, header.generation);
+        if (page.kind === 'valid') journal.cache.loadPage(first + i, page.bits);
+        else if (page.kind === 'damaged') {
+          journal.cache.loadDamagedPage(first + i);
+          report.damagedPages.push(first + i);
+        }
+      }
+    }
+    return { journal, report };
+  }
+
+  /* ------------------------------------------------------------------ queries ---- */
+
+  get state(): JournalHeader['state'] { return this.header.state; }
+  get clusterSize(): number { return this.header.clusterSize; }
+  get imageSize(): number { return this.header.imageSize; }
+  get generation(): string { return this.header.generation; }
+  get durability(): Durability { return this.header.durability; }
+  get isClosed(): boolean { return this.closed; }
+  headerSnapshot(): Readonly<JournalHeader> { return { ...this.header }; }
+
+  /* ------------------------------------------------------- the write-ahead path ---- */
+
+  /**
+   * Asks for clusters [first, last] to be recorded. Returns null when they already are (the fast
+   * path: a bitmap test, no allocation), else a promise that settles when a commit that contains
+   * them has completed, or rejects if it failed.
+   */
+  record(first: number, last: number): Promise<void> | null {
+    if (this.cache.isRecorded(first, last)) return null;
+    if (this.closed) return Promise.reject(new JournalClosedError());
+    this.cache.mark(first, last);
+    let batch = this.nextBatch;
+    if (!batch) {
+      const b = (batch = this.nextBatch = newBatch());
+      this.enqueue(() => {
+        this.nextBatch = null;
+        return this.commitPages(this.header.durability === 'strict');
+      }).then(b.resolve, b.reject);
+    }
+    return batch.promise;
+  }
+
+  /** Makes every marked bit durable (fsync of the volume, periodic and final flush). */
+  sync(): Promise<void> {
+    if (this.closed) return Promise.reject(new JournalClosedError());
+    return this.enqueue(() => this.commitPages(true));
+  }
+
+  /* ---------------------------------------------------------- state changes ---- */
+
+  /**
+   * Makes the journal active before any write is served: rewrites damaged pages and records the
+   * mode, the boot and the daemon, durably. An untrusted journal stays untrusted.
+   */
+  activate(params: { durability: Durability; bootId: string; pid: number; imagePath: string }): Promise<void> {
+    return this.enqueue(async () => {
+      await this.commitPages(true);
+      await this.writeHeader({
+        state: this.header.state === 'untrusted' ? 'untrusted' : 'active',
+        durability: params.durability,
+        bootId: params.bootId,
+        pid: params.pid,
+        imagePath: params.imagePath,
+      });
+    });
+  }
+
+  /** Records durably that the journal can no longer be trusted, and why. Sticky until reset. */
+  markUntrusted(reason: string): Promise<void> {
+    return this.enqueue(() => this.writeHeader({ state: 'untrusted', reason }));
+  }
+
+  /** Forgets all history: a new generation, an empty bitmap, trusted again. */
+  reset(): Promise<void> {
+    return this.enqueue(async () => {
+      this.cache.reset();
+      this.unsynced = false;
+      await this.writeHeader({ generation: newGeneration(), state: this.header.state === 'clean' ? 'clean' : 'active', reason: '' });
+    });
+  }
+
+  /**
+   * Final flush: commits every marked bit, then records a clean close with the image's mtime so
+   * the next mount can tell whether the image was touched while nobody tracked it. If the flush
+   * fails the header is left active (the next mount applies the crash rules) and the error is
+   * thrown. The file is closed either way.
+   */
+  async close(params: { imageMtimeNs: bigint } | null): Promise<void> {
+    if (this.closed) return;
+    this.stopAutoSync();
+    try {
+      await this.enqueue(async () => {
+        await this.commitPages(true);
+        if (params) {
+          await this.writeHeader({
+            state: this.header.state === 'untrusted' ? 'untrusted' : 'clean',
+            imageMtimeNs: params.imageMtimeNs,
+            pid: 0,
+          });
+        }
+      });
+    } finally {
+      this.closed = true;
+      await this.io.close().catch(() => {});
+    }
+  }
+
+  /** Closes the file without writing anything (read-only views, or a journal being abandoned). */
+  async abandon(): Promise<void> {
+    this.stopAutoSync();
+    this.closed = true;
+    await this.io.close().catch(() => {});
+  }
+
+  /** Ordered mode: fdatasync at most every intervalMs while there is something unsynced. */
+  startAutoSync(intervalMs: number, onError: (e: unknown) => void): void {
+    this.stopAutoSync();
+    this.autoSyncTimer = setInterval(() => {
+      if (this.unsynced && !this.closed) this.sync().catch(onError);
+    }, intervalMs);
+    this.autoSyncTimer.unref();
+  }
+
+  private stopAutoSync(): void {
+    if (this.autoSyncTimer) clearInterval(this.autoSyncTimer);
+    this.autoSyncTimer = null;
+  }
+
+  /* --------------------------------------------------- the one commit path ---- */
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Writes every dirty page; with `sync`, then fdatasyncs. Runs only on the serial queue. */
+  private async commitPages(sync: boolean): Promise<void> {
+    // The snapshot is taken before the first await: everything marked until now is in it.
+    const snaps = this.cache.takeSnapshot(this.header.generation);
+    if (snaps.length === 0 && !(sync && this.unsynced)) return;
+    try {
+      if (this.closed) throw new JournalClosedError();
+      await Promise.all(snaps.map((s) => this.io.write(s.bytes, pageOffset(s.index))));
+      if (sync) await this.io.datasync();
+    } catch (e) {
+      this.cache.commitFailed(snaps);
+      if (snaps.length > 0) this.unsynced = true;
+      this.stats.failedCommits++;
+      this.stats.lastError = describeError(e);
+      throw e;
+    }
+    this.cache.commitSucceeded(snaps);
+    this.stats.commits++;
+    this.stats.pagesWritten += snaps.length;
+    this.stats.lastCommitAt = Date.now();
+    if (sync) {
+      this.stats.syncs++;
+      this.unsynced = false;
+    } else if (snaps.length > 0) {
+      this.unsynced = true;
+    }
+  }
+
+  /** Writes the next header slot and fdatasyncs. Runs only on the serial queue. */
+  private async writeHeader(changes: Partial<JournalHeader>): Promise<void> {
+    const next: JournalHeader = { ...this.header, ...changes, sequence: this.header.sequence + 1n, updatedAt: Date.now() };
+    if (next.state !== 'untrusted') next.reason = changes.reason ?? '';
+    try {
+      if (this.closed) throw new JournalClosedError();
+      await this.io.write(encodeHeader(next), headerSlotFor(next.sequence) * HEADER_SLOT_SIZE);
+      await this.io.datasync();
+    } catch (e) {
+      this.stats.lastError = describeError(e);
+      // In memory the journal is untrusted even if the disk could not be told.
+      if (changes.state === 'untrusted') this.header = { ...this.header, state: 'untrusted', reason: changes.reason ?? '' };
+      throw e;
+    }
+    this.header = next;
+  }
+}
+
+export function describeError(e: unknown): JournalError {
+  const err = e as NodeJS.ErrnoException;
+  return { code: typeof err?.code === 'string' ? err.code : 'EIO', message: String(err?.message ?? e), at: Date.now() };
+}
+

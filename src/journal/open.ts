@@ -1,0 +1,152 @@
+/**
+ * Opening a journal for a mount (create, verify geometry, refuse one in use, judge trust) and for
+ * an offline reader (read-only, nothing written). Errors are ErrnoErrors with one-line messages.
+ */
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { ErrnoError } from '../util/errno.js';
+import { processAlive } from '../util/process.js';
+import { formatSizeShort } from '../util/size.js';
+import { currentBootId } from '../util/boot-id.js';
+import { JournalFormatError } from './format.js';
+import { FileJournalIo, FaultInjectingIo, type JournalIo } from './journal-io.js';
+import { Journal, type LoadReport } from './journal.js';
+import { assessJournal, type ImageFacts, type Verdict } from './recovery.js';
+
+export const DEFAULT_CLUSTER_SIZE = 64 * 1024;
+
+export interface OpenedJournal {
+  journal: Journal;
+  io: FaultInjectingIo;
+  verdict: Verdict;
+  created: boolean;
+  report: LoadReport;
+  bootId: string;
+}
+
+
+/** The pid of a live trackfs daemon that holds this journal active, or 0. */
+export async function liveOwner(header: { state: string; bootId: string; pid: number }, bootId: string): Promise<number> {
+  if (header.state !== 'active' || header.bootId !== bootId || header.pid === process.pid || !processAlive(header.pid)) return 0;
+  try {
+    const cmdline = await readFile(`/proc/${header.pid}/cmdline`, 'utf8');
+    return cmdline.includes('trackfs') ? header.pid : 0;
+  } catch {
+    // No /proc (macOS): a live pid recorded on this boot is taken as the owner.
+    return process.platform === 'linux' ? 0 : header.pid;
+  }
+}
+
+function describeFormatError(path: string, e: JournalFormatError): string {
+  if (e.kind === 'bad-magic' || e.kind === 'too-short') return `${path} is not a trackfs journal`;
+  if (e.kind === 'bad-version') return `journal ${path}: ${e.message}`;
+  return `journal ${path} is corrupt (${e.message})`;
+}
+
+async function openIo(path: string, create: boolean, readOnly = false): Promise<JournalIo> {
+  try {
+    return await FileJournalIo.open(path, { create, readOnly });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new ErrnoError('ENOENT', create ? `cannot create journal ${path}: directory does not exist` : `journal ${path} does not exist`);
+    if (err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS') throw new ErrnoError('EACCES', `cannot open journal ${path} (${err.code})`);
+    if (err.code === 'EISDIR') throw new ErrnoError('EISDIR', `journal ${path} is a directory`);
+    throw new ErrnoError('EIO', `cannot open journal ${path}: ${err.message}`);
+  }
+}
+
+export async function openJournalForMount(params: {
+  path: string;
+  image: ImageFacts & { path: string };
+  /** null: take the journal's own, or the default for a new journal. */
+  clusterSize: number | null;
+  resetJournal: boolean;
+}): Promise<OpenedJournal> {
+  const { path, image } = params;
+  const bootId = await currentBootId();
+  const fresh = async (io: FaultInjectingIo): Promise<OpenedJournal> => {
+    const journal = await Journal.create(io, { imageSize: image.size, clusterSize: params.clusterSize ?? DEFAULT_CLUSTER_SIZE, imagePath: image.path });
+    const verdict: Verdict = { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: [] };
+    return { journal, io, verdict, created: true, report: { damagedHeaderSlots: [], damagedPages: [] }, bootId };
+  };
+
+  if (!existsSync(path)) return fresh(new FaultInjectingIo(await openIo(path, true)));
+
+  const io = new FaultInjectingIo(await openIo(path, false));
+  try {
+    let loaded;
+    try {
+      loaded = await Journal.load(io);
+    } catch (e) {
+      if (!(e instanceof JournalFormatError)) throw new ErrnoError('EIO', `cannot read journal ${path}: ${(e as Error).message}`);
+      if (!params.resetJournal || e.kind === 'bad-magic' || e.kind === 'too-short') {
+        // Never format over something that is not ours, even when asked to reset.
+        const hint = e.kind === 'bad-magic' || e.kind === 'too-short' ? '; refusing to overwrite it' : '; use --reset-journal to start over (the next backup must be full)';
+        throw new ErrnoError('EINVAL', describeFormatError(path, e) + hint);
+      }
+      await io.truncate(0);
+      return await fresh(io);
+    }
+    const { journal, report } = loaded;
+    const h = journal.headerSnapshot();
+    const owner = await liveOwner(h, bootId);
+    if (owner) throw new ErrnoError('EBUSY', `journal ${path} is in use by trackfs (pid ${owner})`);
+
+    const sizeDiffers = h.imageSize !== image.size;
+    const clusterDiffers = params.clusterSize !== null && params.clusterSize !== h.clusterSize;
+    if (sizeDiffers || clusterDiffers) {
+      if (!params.resetJournal) {
+        const what = sizeDiffers
+          ? `is for an image of ${h.imageSize} bytes but ${image.path} has ${image.size}`
+          : `uses cluster size ${formatSizeShort(h.clusterSize)}, not ${formatSizeShort(params.clusterSize!)}`;
+        throw new ErrnoError('EINVAL', `journal ${path} ${what}; use --reset-journal to start over`);
+      }
+      await journal.abandon();
+      const io2 = new FaultInjectingIo(await openIo(path, false));
+      await io2.truncate(0);
+      return await fresh(io2);
+    }
+    if (params.resetJournal) {
+      await journal.reset();
+      return { journal, io, verdict: { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: ['journal reset: new generation'] }, created: false, report, bootId };
+    }
+    const verdict = assessJournal(h, report, bootId, image);
+    return { journal, io, verdict, created: false, report, bootId };
+  } catch (e) {
+    await io.close().catch(() => {});
+    throw e;
+  }
+}
+
+export interface OfflineJournal {
+  journal: Journal;
+  verdict: Verdict;
+  /** pid of a live daemon that has it active, or 0. */
+  liveOwner: number;
+}
+
+/** Reads a journal without changing it; the caller closes it with abandon(). */
+export async function openJournalOffline(path: string, inspectImage: (p: string) => Promise<ImageFacts | null>): Promise<OfflineJournal> {
+  const io = await openIo(path, false, true);
+  let loaded;
+  try {
+    loaded = await Journal.load(io);
+  } catch (e) {
+    await io.close().catch(() => {});
+    if (e instanceof JournalFormatError) throw new ErrnoError('EINVAL', describeFormatError(path, e));
+    throw new ErrnoError('EIO', `cannot read journal ${path}: ${(e as Error).message}`);
+  }
+  const { journal, report } = loaded;
+  const h = journal.headerSnapshot();
+  const bootId = await currentBootId();
+  const owner = await liveOwner(h, bootId);
+  if (owner) {
+    const verdict: Verdict = h.state === 'untrusted'
+      ? { trusted: false, reason: h.reason, newlyUntrusted: false, crashed: false, events: [] }
+      : { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: [`journal is live (trackfs pid ${owner}); ask the mountpoint for the current view`] };
+    return { journal, verdict, liveOwner: owner };
+  }
+  const image = h.imagePath ? await inspectImage(h.imagePath) : null;
+  const facts = image && image.size === h.imageSize ? image : null;
+  return { journal, verdict: assessJournal(h, report, bootId, facts), liveOwner: 0 };
+}

@@ -1,0 +1,92 @@
+/**
+ * The journal's page cache: what writers asked for, what the disk is known to hold, and which
+ * pages differ.
+ *
+ * - `marked`: every cluster a writer asked to record. Live; changes at any time.
+ * - `recorded`: clusters a completed commit put on disk. Changes only in commitSucceeded(), and
+ *   only from the bytes that were actually written (the snapshot), never from `marked`.
+ * - `dirty`: pages whose `marked` bits may not all be on disk yet.
+ *
+ * A commit snapshots its dirty pages into private buffers and clears their dirty flags. Writers
+ * keep setting bits in the live pages while the snapshot is in flight; such a page is dirty again
+ * and the next commit writes it again. No bit is lost between the two writes: it is either in the
+ * snapshot or the page is dirty.
+ */
+import { PagedBitmap } from './bitmap.js';
+import { encodePage, PAGE_HEADER_SIZE, PAGE_SIZE } from './format.js';
+
+export interface PageSnapshot {
+  index: number;
+  /** The encoded page as it goes to disk (header, checksum, bits). */
+  bytes: Buffer;
+}
+
+export class PageCache {
+  readonly marked: PagedBitmap;
+  readonly recorded: PagedBitmap;
+  private readonly dirty = new Set<number>();
+  private readonly markDirty = (page: number): void => { this.dirty.add(page); };
+
+  constructor(readonly clusterCount: number) {
+    this.marked = new PagedBitmap(clusterCount);
+    this.recorded = new PagedBitmap(clusterCount);
+  }
+
+  isRecorded(first: number, last: number): boolean {
+    return this.recorded.allSet(first, last);
+  }
+
+  /** Marks [first, last]; pages that gained a bit become dirty. */
+  mark(first: number, last: number): void {
+    this.marked.setRange(first, last, this.markDirty);
+  }
+
+  dirtyCount(): number {
+    return this.dirty.size;
+  }
+
+  /** Encodes every dirty page into its own buffer and clears the dirty set. */
+  takeSnapshot(generation: string): PageSnapshot[] {
+    if (this.dirty.size === 0) return [];
+    const snaps: PageSnapshot[] = [];
+    for (const index of this.dirty) {
+      snaps.push({ index, bytes: encodePage(Buffer.allocUnsafe(PAGE_SIZE), index, generation, this.marked.page(index)) });
+    }
+    this.dirty.clear();
+    snaps.sort((a, b) => a.index - b.index);
+    return snaps;
+  }
+
+  /** The snapshot is on disk: exactly its bits become recorded. */
+  commitSucceeded(snaps: readonly PageSnapshot[]): void {
+    for (const s of snaps) this.recorded.orPage(s.index, s.bytes.subarray(PAGE_HEADER_SIZE));
+  }
+
+  /** The snapshot may not be on disk: its pages are dirty again so a later commit retries them. */
+  commitFailed(snaps: readonly PageSnapshot[]): void {
+    for (const s of snaps) this.dirty.add(s.index);
+  }
+
+  /** Bits read back from disk at load are both marked and recorded. */
+  loadPage(index: number, bits: Uint8Array): void {
+    this.marked.orPage(index, bits);
+    this.recorded.orPage(index, bits);
+  }
+
+  /**
+   * A page that did not verify: treat all its clusters as changed, and rewrite it so the disk
+   * holds a valid page again.
+   */
+  loadDamagedPage(index: number): void {
+    this.marked.fillPage(index);
+    this.recorded.fillPage(index);
+    this.dirty.add(index);
+  }
+
+  /** Forgets every bit (a new generation); the caller rewrites the header. */
+  reset(): void {
+    this.marked.clear();
+    this.recorded.clear();
+    this.dirty.clear();
+  }
+}

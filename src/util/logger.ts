@@ -1,0 +1,34 @@
+/**
+ * pino, set up once per process: JSON to a log file or stderr, pretty only when stderr is a
+ * terminal. Per-request events are logged at trace level only.
+ */
+import { pino, destination, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+export interface LoggerOptions {
+  level: string;
+  /** Append JSON lines here; otherwise stderr. */
+  file?: string | undefined;
+  name?: string;
+}
+
+let flushDestination: (() => void) | null = null;
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const base = { level: opts.level, name: opts.name ?? 'trackfs' };
+  if (!opts.file && process.stderr.isTTY) {
+    flushDestination = null;
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' } } });
+  }
+  const dest: DestinationStream & { flushSync?: () => void } = destination({ dest: opts.file ?? 2, sync: false, mkdir: true, append: true });
+  flushDestination = () => {
+    try { dest.flushSync?.(); } catch { /* a log that cannot be flushed must not stop an exit */ }
+  };
+  return pino(base, dest);
+}
+
+/** Pushes buffered log lines out before the process exits. */
+export function flushLogs(): void {
+  flushDestination?.();
+}

@@ -1,0 +1,39 @@
+/**
+ * Reads the kernel's mount table. Linux: /proc/self/mountinfo (fields escaped as \040 etc.).
+ * Elsewhere there is no such file and callers fall back to comparing st_dev with the parent.
+ */
+import { readFile } from 'node:fs/promises';
+
+export interface MountEntry {
+  mountPoint: string;
+  fsType: string;
+  source: string;
+  majorMinor: string;
+}
+
+function unescapeMountField(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+export function parseMountinfo(text: string): MountEntry[] {
+  const out: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const left = line.slice(0, sep).split(' ');
+    const right = line.slice(sep + 3).split(' ');
+    if (left.length < 5 || right.length < 2) continue;
+    out.push({ majorMinor: left[2]!, mountPoint: unescapeMountField(left[4]!), fsType: right[0]!, source: unescapeMountField(right[1]!) });
+  }
+  return out;
+}
+
+/** The mount table, or null where the platform has no /proc/self/mountinfo. */
+export async function readMounts(): Promise<MountEntry[] | null> {
+  try {
+    return parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'));
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The backing image: a regular file or a block device, opened once and used by descriptor with
+ * asynchronous positioned I/O. Callback style on the hot path: one closure per request, no
+ * promise chain.
+ */
+import { close, fdatasync, fstat, open, read, write, constants as fsConstants } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { ErrnoError } from '../util/errno.js';
+
+export interface ImageFacts {
+  path: string;
+  size: number;
+  isBlockDevice: boolean;
+  mtimeNs: bigint;
+}
+
+function sysfsMajorMinor(rdev: number): string {
+  // glibc's encoding of dev_t (gnu_dev_major / gnu_dev_minor).
+  const r = BigInt(rdev);
+  const major = ((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn);
+  const minor = (r & 0xffn) | ((r >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
+}
+
+async function blockDeviceSize(rdev: number, path: string): Promise<number> {
+  try {
+    const sectors = Number((await readFile(`/sys/dev/block/${sysfsMajorMinor(rdev)}/size`, 'utf8')).trim());
+    return sectors * 512;
+  } catch {
+    throw new ErrnoError('ENOSYS', `cannot find the size of block device ${path} (needs Linux /sys)`);
+  }
+}
+
+/** Checks what IMAGE is, without opening it for I/O. Throws ErrnoError with a one-line message. */
+export async function inspectImage(path: string): Promise<ImageFacts> {
+  let st;
+  try {
+    st = await stat(path, { bigint: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ErrnoError('ENOENT', `image ${path} does not exist`);
+    if (code === 'EACCES') throw new ErrnoError('EACCES', `image ${path} is not accessible (permission denied)`);
+    throw new ErrnoError('EIO', `cannot stat image ${path}: ${(e as Error).message}`);
+  }
+  if (st.isFile()) {
+    if (st.size === 0n) throw new ErrnoError('EINVAL', `image ${path} is empty`);
+    return { path, size: Number(st.size), isBlockDevice: false, mtimeNs: st.mtimeNs };
+  }
+  if (st.isBlockDevice()) {
+    const size = await blockDeviceSize(Number(st.rdev), path);
+    if (size === 0) throw new ErrnoError('EINVAL', `block device ${path} has size 0 (no medium?)`);
+    return { path, size, isBlockDevice: true, mtimeNs: 0n };
+  }
+  throw new ErrnoError('EINVAL', `image ${path} is not a regular file or a block device`);
+}
+
+const fstatAsync = promisify(fstat);
+const fdatasyncAsync = promisify(fdatasync);
+const closeAsync = promisify(close);
+const openAsync = promisify(open);
+
+export type IoCallback = (err: NodeJS.ErrnoException | null, bytes: number) => void;
+
+export class ImageFile {
+  private closed = false;
+
+  private constructor(readonly fd: number, readonly facts: ImageFacts) {}
+
+  static async open(facts: ImageFacts, readOnly: boolean): Promise<ImageFile> {
+    const flags = readOnly ? fsConstants.O_RDONLY : fsConstants.O_RDWR;
+    try {
+      return new ImageFile(await openAsync(facts.path, flags), facts);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+        throw new ErrnoError('EACCES', `cannot open image ${facts.path} for ${readOnly ? 'reading' : 'writing'} (${code}); use --read-only?`);
+      }
+      if (code === 'EBUSY') throw new ErrnoError('EBUSY', `image ${facts.path} is busy (${code})`);
+      throw new ErrnoError('EIO', `cannot open image ${facts.path}: ${(e as Error).message}`);
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Reads exactly `length` bytes unless the file ends first; reports what it got. */
+  read(buf: Buffer, length: number, position: number, cb: IoCallback): void {
+    let done = 0;
+    const step = (err: NodeJS.ErrnoException | null, n: number): void => {
+      if (err) return cb(err, done);
+      done += n;
+      if (n === 0 || done >= length) return cb(null, done);
+      read(this.fd, buf, done, length - done, position + done, step);
+    };
+    read(this.fd, buf, 0, length, position, step);
+  }
+
+  /** Writes all `length` bytes or fails. */
+  write(buf: Buffer, length: number, position: number, cb: IoCallback): void {
+    let done = 0;
+    const step = (err: NodeJS.ErrnoException | null, n: number): void => {
+      if (err) return cb(err, done);
+      done += n;
+      if (done >= length) return cb(null, done);
+      if (n === 0) return cb(Object.assign(new Error('short write'), { code: 'EIO' }), done);
+      write(this.fd, buf, done, length - done, position + done, step);
+    };
+    write(this.fd, buf, 0, length, position, step);
+  }
+
+  datasync(): Promise<void> {
+    return fdatasyncAsync(this.fd);
+  }
+
+  async mtimeNs(): Promise<bigint> {
+    if (this.facts.isBlockDevice) return 0n;
+    return (await fstatAsync(this.fd, { bigint: true })).mtimeNs;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await closeAsync(this.fd);
+  }
+}
