@@ -53,6 +53,8 @@ export async function mountFuse(ops: FuseOps, opts: FuseMountOptions): Promise<F
   await new Promise<void>((resolve, reject) => {
     fuse.mount((err) => {
       if (!err) return resolve();
+      // libfuse can fail after the kernel mount was made (a bad -o option): do not leave it behind.
+      void unmountFuse(opts.mountpoint, { lazy: true, timeoutMs: 5_000 });
       reject(new ErrnoError('EIO', `cannot mount FUSE at ${opts.mountpoint}: ${err.message}${process.platform === 'linux' ? ' (is /dev/fuse present and fusermount installed?)' : ''}`));
     });
   });

@@ -78,6 +78,15 @@ async function checkMountpoint(path: string): Promise<string> {
   return real;
 }
 
+async function sameFile(a: string, b: string): Promise<boolean> {
+  try {
+    const [x, y] = await Promise.all([stat(a), stat(b)]);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
 export class MountDaemon {
   readonly lifecycle = new Lifecycle();
   private opened: OpenedJournal | null = null;
@@ -106,6 +115,7 @@ export class MountDaemon {
     try {
       this.realMountpoint = await checkMountpoint(c.mountpoint);
       const facts = await inspectImage(c.image);
+      if (await sameFile(c.image, c.journal)) throw new ErrnoError('EINVAL', `journal ${c.journal} is the image itself`);
       this.paths = mountPaths(this.realMountpoint);
       ensureRuntimeDir();
 
