@@ -8,6 +8,7 @@ import { mountCommand, daemonCommand, type MountArgs } from './mount.js';
 import { unmountCommand } from './unmount.js';
 import { statusCommand } from './status.js';
 import { changesCommand } from './changes.js';
+import { ejectCommand, resumeCommand } from './eject.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -62,10 +63,26 @@ export async function main(argv: string[]): Promise<void> {
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object with sorted, merged extents' }),
         async (args) => { exitCode = await changesCommand(args.target!, args.json); },
       )
+      .command(
+        'eject <mountpoint>',
+        'Drain I/O, commit and close the journal and the image, keep the mount but refuse I/O (so the volume underneath can go away)',
+        (y) => y
+          .positional('mountpoint', { type: 'string', demandOption: true })
+          .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
+        async (args) => { await ejectCommand(args.mountpoint!, args.json); },
+      )
+      .command(
+        'resume <mountpoint>',
+        'Reopen the image and journal of an ejected mount, check they are the same, and serve again',
+        (y) => y
+          .positional('mountpoint', { type: 'string', demandOption: true })
+          .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
+        async (args) => { await resumeCommand(args.mountpoint!, args.json); },
+      )
       .command('__daemon <config>', false, (y) => y.positional('config', { type: 'string', demandOption: true }), async (args) => {
         await daemonCommand(args.config!);
       })
-      .demandCommand(1, 'name a command: mount, unmount, status or changes')
+      .demandCommand(1, 'name a command: mount, unmount, status, changes, eject or resume')
       .recommendCommands()
       .strict()
       .help()

@@ -142,6 +142,8 @@ async function startBackgroundDaemon(params: DaemonParams): Promise<void> {
 /** Entry of the background daemon (hidden command). Reports readiness on fd 3. */
 export async function daemonCommand(serialized: string): Promise<void> {
   const params = JSON.parse(serialized) as DaemonParams;
+  // Hold no directory of the caller's: a cwd on a removable volume would keep it from unmounting.
+  process.chdir('/');
   const log = createLogger({ level: params.logLevel, file: params.config.logFile ?? undefined });
   // Synchronous on purpose: a pipe to the waiting parent, written once, and the failure path exits
   // right after.

@@ -36,7 +36,10 @@ export function formatStatus(s: Status): string {
     lines.push(row('last commit', `${s['lastCommitAt'] ?? 'none yet'} (${s['commits']} commits, ${s['syncs']} syncs)`));
     lines.push(row('open', `${s['openHandles']} descriptor(s), ${s['inFlight']} request(s) in flight`));
     const err = s.lastError;
-    lines.push(row('errors', err ? `${s['failedWrites']} failed write(s); last: ${err.code} ${err.message} at ${err.at}` : 'none'));
+    const parts: string[] = [];
+    if (err || s['failedWrites']) parts.push(`${s['failedWrites']} write(s) refused by the journal${err ? `; last journal error: ${err.code} ${err.message} at ${err.at}` : ''}`);
+    if (s['imageErrors']) parts.push(`${s['imageErrors']} image I/O error(s)`);
+    lines.push(row('errors', parts.length ? parts.join('; ') : 'none'));
   } else {
     lines.push(row('updated', s['updatedAt']));
   }

@@ -50,5 +50,8 @@ export async function unmountCommand(name: string, lazy: boolean, timeoutSeconds
     throw new CliError(`cannot unmount ${name}: ${(e as Error).message}`);
   }
   if (!(await waitForExit(pid, timeoutMs))) fail(`daemon (pid ${pid}) did not exit within ${timeoutSeconds} s`);
-  if (!summary.journalClean) fail(`unmounted ${name}, but the journal could not be closed clean (${summary.errors.join('; ')}); the next mount recovers it`);
+  if (!summary.journalClean) {
+    const why = summary.errors.length > 0 ? ` (${summary.errors.join('; ')})` : '';
+    fail(`unmounted ${name}, but the journal was left active${why}; the next mount recovers it by the crash rules`);
+  }
 }

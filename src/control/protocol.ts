@@ -8,6 +8,8 @@ export type ControlRequest =
   | { op: 'changes' }
   | { op: 'unmount'; lazy: boolean }
   | { op: 'sync' }
+  | { op: 'eject' }
+  | { op: 'resume' }
   /** Test hook, honoured only when the daemon runs with TRACKFS_TEST_HOOKS=1. */
   | { op: 'inject-fault'; target: 'journal'; io: 'write' | 'datasync' | 'read' | 'truncate' | 'none'; code: string };
 

@@ -1,9 +1,14 @@
 /**
  * The mount daemon: brings a mount up, serves it, and takes it down. It owns the lifecycle and
- * every handle (image, journal, control socket, FUSE). Setup records how far it got so teardown
- * after a partial setup is safe; teardown runs in reverse order, each step guarded on its own (a
- * failing image fsync must not skip the journal commit), under a watchdog that exits whatever
- * happens.
+ * every handle (image, journal, control socket, FUSE).
+ *
+ * The image and journal handles ("the backing") can be let go and taken back while the FUSE mount
+ * stays: eject (query-remove) releases them, resume (cancel-remove) reopens them, and the loss of
+ * their volume or device releases them too. Releasing is one function, used by eject, device
+ * loss and shutdown alike: stop I/O, drain (bounded), sync the image, commit and close the
+ * journal, close the image. Each step is guarded on its own and bounded in time (a failing image
+ * fsync must not skip the journal commit; a backing call that never returns must not stop the
+ * daemon), and a watchdog bounds the whole shutdown.
  */
 import { readdir, stat, writeFile, unlink, realpath } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -11,15 +16,15 @@ import type { Durability } from '../journal/format.js';
 import { openJournalForMount, type OpenedJournal } from '../journal/open.js';
 import { changesReport, type ChangesReport } from '../journal/changes.js';
 import { ChangeTracker, UntrackedWrites, type WriteTracker } from '../tracker/tracker.js';
-import { ImageFile, inspectImage } from '../volume/image.js';
+import { ImageFile, inspectImage, majorMinor, type ImageFacts } from '../volume/image.js';
 import { Volume } from '../volume/volume.js';
 import { buildFuseOps } from '../fuse/adapter.js';
 import { mountFuse, type FuseHandle } from '../fuse/mount.js';
 import { ControlServer } from '../control/server.js';
 import type { ControlRequest } from '../control/protocol.js';
-import { Lifecycle } from './lifecycle.js';
-import { MountWatch } from './mount-watch.js';
-import { ErrnoError, errnoNameOf } from '../util/errno.js';
+import { Lifecycle, type MountState } from './lifecycle.js';
+import { MountWatch, type WatchedVolume } from './mount-watch.js';
+import { ErrnoError, errno, errnoNameOf } from '../util/errno.js';
 import { readMounts } from '../util/mountinfo.js';
 import { ensureRuntimeDir, mountPaths, type MountPaths } from '../util/runtime.js';
 import { flushLogs, type Logger } from '../util/logger.js';
@@ -44,11 +49,22 @@ export interface Readiness {
   failed(message: string): void;
 }
 
+export interface ShutdownSummary {
+  journalClean: boolean;
+  errors: string[];
+}
+
 const ORDERED_SYNC_INTERVAL_MS = 1000;
 const SHUTDOWN_WATCHDOG_MS = 20_000;
 const DRAIN_LIMIT_MS = 5_000;
+/** Bound on each backing call during release: a vanished or stalled device must not hold us. */
+const STEP_LIMIT_MS = 3_000;
 const FUSE_OP_TIMEOUT_MS = 30_000;
 const MOUNT_INIT_TIMEOUT_MS = 15_000;
+/** How long a non-lazy unmount waits for releases of descriptors closed just before it. */
+const RELEASE_GRACE_MS = 1_000;
+/** Errors that mean the device under the image is gone, not that one request failed. */
+const DEVICE_GONE = new Set(['ENXIO', 'ENODEV', 'ENOTCONN', 'ESTALE', 'ENOMEDIUM', 'ESHUTDOWN', 'ECONNABORTED']);
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
@@ -87,10 +103,19 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   }
 }
 
+/** The handles a mount holds on the image and the journal; absent while ejected or removed. */
+interface Backing {
+  facts: ImageFacts;
+  image: ImageFile;
+  opened: OpenedJournal;
+}
+
 export class MountDaemon {
   readonly lifecycle = new Lifecycle();
-  private opened: OpenedJournal | null = null;
-  private image: ImageFile | null = null;
+  private backing: Backing | null = null;
+  /** What the backing was when it was last released: resume checks it gets the same back. */
+  private released: { identity: string; generation: string; clean: boolean } | null = null;
+  private releasing: Promise<boolean> | null = null;
   private volume: Volume | null = null;
   private control: ControlServer | null = null;
   private fuse: FuseHandle | null = null;
@@ -99,15 +124,24 @@ export class MountDaemon {
   private realMountpoint = '';
   private shutdownPromise: Promise<ShutdownSummary> | null = null;
   private journalFailures = 0;
+  private commitsAtLastJournalLog = -1;
   private imageFailures = 0;
-  private startedAt = Date.now();
+  private probing = false;
+  private selfUnmounting = false;
+  /** A backing call timed out and may never return: a normal exit would wait for it forever. */
+  private stuckBackingCalls = false;
+  private readonly startedAt = Date.now();
   private readonly events: string[] = [];
+  /** The journal as last seen, so status still describes it while the backing is released. */
+  private lastJournalView: { header: ReturnType<OpenedJournal['journal']['headerSnapshot']>; changed: number; total: number } | null = null;
 
   constructor(private readonly config: MountConfig, private readonly log: Logger) {
     this.lifecycle.onTransition((t) => {
       this.log.info({ from: t.from, to: t.to, reason: t.reason }, `lifecycle ${t.from} -> ${t.to}: ${t.reason}`);
     });
   }
+
+  /* ------------------------------------------------------------------ setup ---- */
 
   /** Brings the mount up. On failure, undoes what was done and throws a one-line ErrnoError. */
   async start(): Promise<void> {
@@ -119,28 +153,11 @@ export class MountDaemon {
       this.paths = mountPaths(this.realMountpoint);
       ensureRuntimeDir();
 
-      this.opened = await openJournalForMount({ path: c.journal, image: facts, clusterSize: c.clusterSize, resetJournal: c.resetJournal });
-      const { journal, verdict } = this.opened;
-      for (const e of verdict.events) this.note(e);
-      if (this.opened.created) this.note(`created journal ${c.journal} (cluster size ${journal.clusterSize})`);
-      if (verdict.newlyUntrusted) {
-        this.log.warn({ reason: verdict.reason }, `journal is untrusted: ${verdict.reason}`);
-        await journal.markUntrusted(verdict.reason);
-      }
-
-      this.image = await ImageFile.open(facts, c.readOnly);
-      if (!c.readOnly) {
-        await journal.activate({ durability: c.durability, bootId: this.opened.bootId, pid: process.pid, imagePath: facts.path });
-        if (c.durability === 'ordered') {
-          journal.startAutoSync(ORDERED_SYNC_INTERVAL_MS, (e) => this.journalFailed(e));
-        }
-      }
-
-      const tracker: WriteTracker = c.trackingOff ? new UntrackedWrites() : new ChangeTracker(journal);
-      this.volume = new Volume(this.image, tracker, this.lifecycle, {
+      this.volume = new Volume(facts.size, this.lifecycle, {
         journalFailed: (e) => this.journalFailed(e),
         imageFailed: (e, op) => this.imageFailed(e, op),
       }, c.readOnly);
+      await this.attachBacking(facts, { resetJournal: c.resetJournal, clusterSize: c.clusterSize });
 
       this.control = await ControlServer.listen(this.paths.socket, (req) => this.handleControl(req), (e) => this.log.error({ err: e }, 'control socket error'));
       await writeFile(this.paths.info, JSON.stringify({ pid: process.pid, mountpoint: this.realMountpoint, image: facts.path, journal: c.journal, socket: this.paths.socket, logFile: c.logFile }) + '\n');
@@ -152,17 +169,202 @@ export class MountDaemon {
         'FUSE mount',
       );
       this.lifecycle.moveTo('active', 'mounted');
-      this.log.info({ image: facts.path, mountpoint: this.realMountpoint, journal: c.journal, durability: c.durability, clusterSize: journal.clusterSize, trusted: verdict.trusted }, 'mount is live');
+      const j = this.backing!.opened.journal;
+      this.log.info({ image: facts.path, mountpoint: this.realMountpoint, journal: c.journal, durability: c.durability, clusterSize: j.clusterSize, trusted: j.state !== 'untrusted' }, 'mount is live');
 
-      this.watch = new MountWatch(this.realMountpoint, `trackfs:${this.paths.id}`, () => {
-        void this.shutdown('mount disappeared from the mount table (external umount)', { unmountFuse: false, lazy: false }).then(() => this.exit(0));
+      this.watch = new MountWatch(this.realMountpoint, `trackfs:${this.paths.id}`, {
+        ownMountGone: () => void this.onOwnMountGone(),
+        backingGone: (v) => void this.onBackingVolumeGone(v),
       });
       this.watch.start();
+      await this.watchBacking();
     } catch (e) {
       this.log.error({ err: e }, `mount failed: ${(e as Error).message}`);
       await this.teardownAfterFailedStart();
       throw e;
     }
+  }
+
+  /**
+   * Opens the image and the journal, judges the journal, makes it active, and hands both to the
+   * volume. Used at mount and at resume.
+   */
+  private async attachBacking(facts: ImageFacts, opts: { resetJournal: boolean; clusterSize: number | null }): Promise<void> {
+    const c = this.config;
+    const opened = await openJournalForMount({ path: c.journal, image: facts, clusterSize: opts.clusterSize, resetJournal: opts.resetJournal });
+    let image: ImageFile | null = null;
+    try {
+      const { journal, verdict } = opened;
+      for (const e of verdict.events) this.note(e);
+      if (opened.created) this.note(`created journal ${c.journal} (cluster size ${journal.clusterSize})`);
+      if (verdict.newlyUntrusted) {
+        this.log.warn({ reason: verdict.reason }, `journal is untrusted: ${verdict.reason}`);
+        await journal.markUntrusted(verdict.reason);
+      }
+      image = await ImageFile.open(facts, c.readOnly);
+      if (!c.readOnly) {
+        await journal.activate({ durability: c.durability, bootId: opened.bootId, pid: process.pid, imagePath: facts.path });
+        if (c.durability === 'ordered') journal.startAutoSync(ORDERED_SYNC_INTERVAL_MS, (e) => this.journalFailed(e));
+      }
+      const tracker: WriteTracker = c.trackingOff ? new UntrackedWrites() : new ChangeTracker(journal);
+      this.backing = { facts, image, opened };
+      this.volume!.attach({ image, tracker });
+    } catch (e) {
+      await opened.journal.abandon();
+      await image?.close().catch(() => {});
+      throw e;
+    }
+  }
+
+  private async watchBacking(): Promise<void> {
+    if (!this.watch || !this.backing) return;
+    const journalDevice = majorMinor((await stat(this.config.journal, { bigint: true })).dev);
+    const volumes: WatchedVolume[] = [{ what: 'image', device: this.backing.facts.hostDevice }];
+    if (journalDevice !== this.backing.facts.hostDevice) volumes.push({ what: 'journal', device: journalDevice });
+    const watched = await this.watch.watchBacking(volumes);
+    this.log.debug({ watched }, 'watching the volumes that hold the image and the journal');
+  }
+
+  /* --------------------------------------------------------------- release ---- */
+
+  /**
+   * Lets go of the image and journal handles. Commits the journal and closes it clean when the
+   * image could be synced and stat'ed; otherwise commits what it can and leaves the header active
+   * (the next mount applies the crash rules). Returns whether the journal was closed clean.
+   * Callers have already moved the lifecycle out of `active`, so no new request reaches the
+   * backing while this runs.
+   */
+  private releaseBacking(why: string): Promise<boolean> {
+    if (!this.releasing) {
+      this.releasing = this.doRelease(why).finally(() => { this.releasing = null; });
+    }
+    return this.releasing;
+  }
+
+  private async doRelease(why: string): Promise<boolean> {
+    const b = this.backing;
+    if (!b) return true;
+    const errors: string[] = [];
+    const step = async (what: string, fn: () => Promise<unknown>, limitMs = STEP_LIMIT_MS): Promise<boolean> => {
+      try {
+        await withTimeout(fn(), limitMs, what);
+        return true;
+      } catch (e) {
+        if ((e as ErrnoError).code === 'ETIMEDOUT') this.stuckBackingCalls = true;
+        errors.push(`${what}: ${(e as Error).message}`);
+        this.log.error({ err: e, why }, `release: ${what} failed`);
+        return false;
+      }
+    };
+    this.watch?.unwatchBacking();
+    const drained = !this.volume || (await step('drain in-flight I/O', () => this.volume!.drain(), DRAIN_LIMIT_MS));
+    if (!drained) {
+      const n = this.volume!.abortInFlight(-errno(this.lifecycle.ioError() ?? 'EIO'));
+      this.log.warn({ answered: n }, `release: answered ${n} stuck request(s) without waiting for the backing store`);
+    }
+    const j = b.opened.journal;
+    this.lastJournalView = { header: j.headerSnapshot(), changed: j.cache.marked.countSet(), total: j.clusterCount };
+    let mtimeNs: bigint | null = null;
+    let clean = false;
+    if (this.config.readOnly) {
+      await step('journal close', () => j.abandon());
+      clean = true;
+    } else {
+      const synced = await step('image fdatasync', () => b.image.datasync());
+      if (synced) await step('image stat', async () => { mtimeNs = await b.image.mtimeNs(); });
+      if (mtimeNs === null) {
+        // Without the image's final mtime a clean close would hide later changes: leave it active.
+        await step('journal commit', () => j.close(null));
+      } else {
+        clean = await step('journal commit and close', () => j.close({ imageMtimeNs: mtimeNs! }));
+      }
+      if (!j.isClosed) await j.abandon();
+    }
+    await step('image close', () => b.image.close());
+    this.volume?.detach();
+    this.released = { identity: b.facts.identity, generation: j.generation, clean };
+    this.lastJournalView.header = j.headerSnapshot();
+    this.backing = null;
+    this.log.info({ why, journalClean: clean, errors }, `released image and journal handles (${why})`);
+    return clean;
+  }
+
+  /* ------------------------------------------------- eject, resume, removal ---- */
+
+  /** Query-remove: drain, commit and close journal and image, keep the mount, refuse I/O. */
+  async eject(reason: string): Promise<{ state: MountState; journalClean: boolean }> {
+    if (this.lifecycle.state === 'ejected') return { state: 'ejected', journalClean: true };
+    if (this.lifecycle.state !== 'active') throw new ErrnoError('EINVAL', `cannot eject: mount is ${this.lifecycle.state}`);
+    this.lifecycle.moveTo('ejecting', reason);
+    const clean = await this.releaseBacking(reason);
+    // A device loss noticed meanwhile wins: the state is already `removed`.
+    if (this.lifecycle.is('ejecting')) this.lifecycle.moveTo('ejected', clean ? `${reason}; journal closed clean` : `${reason}; journal left active`);
+    return { state: this.lifecycle.state, journalClean: clean };
+  }
+
+  /** Cancel-remove: reopen the same image and journal and serve again. */
+  async resume(): Promise<{ state: MountState; trusted: boolean; reason?: string }> {
+    if (this.lifecycle.state === 'active') return { state: 'active', trusted: this.backing?.opened.journal.state !== 'untrusted' };
+    if (this.lifecycle.state !== 'ejected') throw new ErrnoError('EINVAL', `cannot resume: mount is ${this.lifecycle.state}`);
+    const before = this.released;
+    const facts = await inspectImage(this.config.image);
+    if (before && facts.identity !== before.identity) {
+      throw new ErrnoError('EINVAL', `cannot resume: ${this.config.image} is not the file that was ejected (it was replaced); unmount and mount again`);
+    }
+    if (facts.size !== this.volume!.size) throw new ErrnoError('EINVAL', `cannot resume: ${this.config.image} changed size while ejected`);
+    await this.attachBacking(facts, { resetJournal: false, clusterSize: null });
+    const j = this.backing!.opened.journal;
+    if (before && j.generation !== before.generation && j.state !== 'untrusted') {
+      const reason = 'journal was replaced while the mount was ejected';
+      this.log.warn(reason);
+      await j.markUntrusted(reason).catch((e) => this.journalFailed(e));
+    }
+    this.lifecycle.moveTo('active', 'resumed');
+    await this.watchBacking();
+    const h = j.headerSnapshot();
+    return h.state === 'untrusted' ? { state: 'active', trusted: false, reason: h.reason } : { state: 'active', trusted: true };
+  }
+
+  /**
+   * The device under the image is gone: answer everything in flight and everything after with
+   * ENODEV, and commit what the journal can still take.
+   */
+  private deviceGone(reason: string): void {
+    const s = this.lifecycle.state;
+    if (s === 'removed' || s === 'unmounting' || s === 'unmounted') return;
+    this.lifecycle.moveTo('removed', reason);
+    const n = this.volume?.abortInFlight(-errno('ENODEV')) ?? 0;
+    if (n > 0) this.log.warn({ answered: n }, `answered ${n} request(s) in flight with ENODEV`);
+    void this.releaseBacking(reason);
+  }
+
+  private async onBackingVolumeGone(v: WatchedVolume): Promise<void> {
+    const reason = `the volume holding the ${v.what} (device ${v.device}) left the mount table`;
+    this.log.warn({ device: v.device, what: v.what }, reason);
+    if (this.lifecycle.state !== 'active') {
+      if (this.backing) await this.releaseBacking(reason);
+      return;
+    }
+    // Still reachable through our descriptors (a lazy unmount): commit and let go, cleanly.
+    this.lifecycle.moveTo('ejecting', reason);
+    const clean = await this.releaseBacking(reason);
+    if (this.lifecycle.is('ejecting')) {
+      if (clean) this.lifecycle.moveTo('ejected', `${reason}; journal closed clean; 'trackfs resume' once it is back`);
+      else this.lifecycle.moveTo('removed', `${reason}; the journal could not be closed clean`);
+    }
+  }
+
+  private async onOwnMountGone(): Promise<void> {
+    if (this.selfUnmounting) return;
+    const summary = await this.shutdown('mount disappeared from the mount table (external umount)', { unmountFuse: false, lazy: false });
+    // After a lazy umount, descriptors opened before keep sending requests (answered EIO now):
+    // stay until the last one is closed, as the kernel expects of a live connection.
+    const open = this.volume?.openCount ?? 0;
+    if (open > 0) {
+      this.log.info({ open }, `waiting for ${open} descriptor(s) still open on the detached volume`);
+      await this.volume!.whenAllClosed();
+    }
+    this.exit(summary.journalClean ? 0 : 1);
   }
 
   /* ------------------------------------------------------------- reporting ---- */
@@ -175,21 +377,42 @@ export class MountDaemon {
   /** Logged once per streak of failures (a streak ends when a commit succeeds); counted always. */
   private journalFailed(e: unknown): void {
     this.journalFailures++;
-    const commits = this.opened?.journal.stats.commits ?? 0;
+    const commits = this.backing?.opened.journal.stats.commits ?? 0;
     if (commits === this.commitsAtLastJournalLog) return;
     this.commitsAtLastJournalLog = commits;
     this.log.error({ err: e, code: errnoNameOf(e) }, `journal cannot record writes: ${(e as Error)?.message}; affected writes fail with EIO`);
   }
-  private commitsAtLastJournalLog = -1;
 
+  /** Image I/O failed: a lost device takes the mount to `removed`; one failed request does not. */
   private imageFailed(e: unknown, op: string): void {
-    if (this.imageFailures++ === 0) this.log.error({ err: e, op, code: errnoNameOf(e) }, `image ${op} failed: ${(e as Error)?.message}`);
+    const code = errnoNameOf(e);
+    if (this.imageFailures++ === 0) this.log.error({ err: e, op, code }, `image ${op} failed: ${(e as Error)?.message}`);
+    if (DEVICE_GONE.has(code)) return this.deviceGone(`image ${op} failed with ${code}: the device is gone`);
+    if (code === 'EIO') void this.probeDevice(op);
+  }
+
+  /** After an EIO, one small read tells a bad sector from a device that is gone. */
+  private async probeDevice(op: string): Promise<void> {
+    const b = this.backing;
+    if (!b || this.probing) return;
+    this.probing = true;
+    try {
+      await withTimeout(new Promise<void>((resolve, reject) => {
+        b.image.read(Buffer.alloc(512), 512, 0, (err) => (err ? reject(err) : resolve()));
+      }), STEP_LIMIT_MS, 'device probe');
+    } catch (e) {
+      this.deviceGone(`image ${op} failed with EIO and the device does not answer (${errnoNameOf(e)})`);
+    } finally {
+      this.probing = false;
+    }
   }
 
   status(): Record<string, unknown> {
     const c = this.config;
-    const j = this.opened?.journal;
-    const h = j?.headerSnapshot();
+    const j = this.backing?.opened.journal;
+    const view = j ? { header: j.headerSnapshot(), changed: j.cache.marked.countSet(), total: j.clusterCount } : this.lastJournalView;
+    const h = view?.header;
+    const stats = j?.stats;
     return {
       source: 'mount',
       state: this.lifecycle.state,
@@ -202,22 +425,23 @@ export class MountDaemon {
       imageSize: this.volume?.size ?? h?.imageSize ?? null,
       journal: c.journal,
       journalState: h?.state ?? null,
+      backing: this.backing ? 'open' : 'released',
       durability: c.durability,
       readOnly: c.readOnly,
       tracking: !c.trackingOff,
-      clusterSize: j?.clusterSize ?? null,
-      totalClusters: j?.clusterCount ?? null,
-      changedClusters: j?.cache.marked.countSet() ?? null,
-      generation: j?.generation ?? null,
+      clusterSize: h?.clusterSize ?? null,
+      totalClusters: view?.total ?? null,
+      changedClusters: view?.changed ?? null,
+      generation: h?.generation ?? null,
       trusted: h ? h.state !== 'untrusted' : null,
       reason: h?.state === 'untrusted' ? h.reason : undefined,
-      lastCommitAt: j?.stats.lastCommitAt ? new Date(j.stats.lastCommitAt).toISOString() : null,
-      commits: j?.stats.commits ?? 0,
-      syncs: j?.stats.syncs ?? 0,
-      failedCommits: j?.stats.failedCommits ?? 0,
+      lastCommitAt: stats?.lastCommitAt ? new Date(stats.lastCommitAt).toISOString() : null,
+      commits: stats?.commits ?? 0,
+      syncs: stats?.syncs ?? 0,
+      failedCommits: stats?.failedCommits ?? 0,
       failedWrites: this.journalFailures,
       imageErrors: this.imageFailures,
-      lastError: j?.stats.lastError ? { ...j.stats.lastError, at: new Date(j.stats.lastError.at).toISOString() } : null,
+      lastError: stats?.lastError ? { ...stats.lastError, at: new Date(stats.lastError.at).toISOString() } : null,
       openHandles: this.volume?.openCount ?? 0,
       inFlight: this.volume?.pendingRequests ?? 0,
       events: this.events,
@@ -226,8 +450,8 @@ export class MountDaemon {
   }
 
   changes(): ChangesReport {
-    const j = this.opened?.journal;
-    if (!j) throw new ErrnoError('EIO', 'journal is not open');
+    const j = this.backing?.opened.journal;
+    if (!j) throw new ErrnoError('EIO', `the journal is closed (mount is ${this.lifecycle.state}); read it offline: trackfs changes ${this.config.journal}`);
     const h = j.headerSnapshot();
     return changesReport({ bitmap: j.cache.marked, imageSize: h.imageSize, clusterSize: h.clusterSize, generation: h.generation, trusted: h.state !== 'untrusted', reason: h.reason });
   }
@@ -241,16 +465,22 @@ export class MountDaemon {
       case 'changes':
         return this.changes();
       case 'sync': {
-        if (this.lifecycle.state !== 'active' || !this.opened) throw new ErrnoError('EIO', `mount is ${this.lifecycle.state}`);
-        await this.opened.journal.sync();
+        const j = this.backing?.opened.journal;
+        if (this.lifecycle.state !== 'active' || !j) throw new ErrnoError('EIO', `mount is ${this.lifecycle.state}`);
+        await j.sync();
         return { synced: true };
       }
+      case 'eject':
+        return this.eject('eject requested');
+      case 'resume':
+        return this.resume();
       case 'unmount':
         return this.requestUnmount(req.lazy);
       case 'inject-fault': {
-        if (process.env['TRACKFS_TEST_HOOKS'] !== '1' || !this.opened) throw new ErrnoError('EPERM', 'test hooks are disabled');
-        if (req.io === 'none') this.opened.io.clear();
-        else this.opened.io.inject(req.io, req.code);
+        const b = this.backing;
+        if (process.env['TRACKFS_TEST_HOOKS'] !== '1' || !b) throw new ErrnoError('EPERM', 'test hooks are disabled');
+        if (req.io === 'none') b.opened.io.clear();
+        else b.opened.io.inject(req.io, req.code);
         this.log.warn({ io: req.io, code: req.code }, 'test hook: journal fault injection changed');
         return { injected: req.io };
       }
@@ -262,10 +492,17 @@ export class MountDaemon {
   private async requestUnmount(lazy: boolean): Promise<ShutdownSummary> {
     if (this.shutdownPromise) return this.shutdownPromise;
     if (!lazy) {
+      // FUSE sends RELEASE asynchronously: a descriptor closed just before this request may not be
+      // counted down yet (`dd ... of=MNT/volume; trackfs unmount MNT` raced). Give it a moment.
+      const until = Date.now() + RELEASE_GRACE_MS;
+      while ((this.volume?.openCount ?? 0) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       const open = this.volume?.openCount ?? 0;
       if (open > 0) throw new ErrnoError('EBUSY', `volume is open (${open} descriptor${open > 1 ? 's' : ''}); close it first or use --lazy`);
       // Unmount first: once the kernel has let go, no request can arrive after the journal is closed.
+      // The mount watch will see the mount go; it must not take this for an external umount.
+      this.selfUnmounting = true;
       const r = await this.fuse!.unmount(false, 10_000);
+      if (!r.ok) this.selfUnmounting = false;
       if (!r.ok) throw new ErrnoError(r.busy ? 'EBUSY' : 'EIO', r.busy ? 'volume is busy (open or in use); close it first or use --lazy' : `unmount failed: ${r.message}`);
     }
     const summary = await this.shutdown(lazy ? 'unmount --lazy requested' : 'unmount requested', { unmountFuse: lazy, lazy });
@@ -289,40 +526,18 @@ export class MountDaemon {
       this.log.fatal({ reason }, `shutdown did not finish within ${SHUTDOWN_WATCHDOG_MS} ms; exiting`);
       this.exit(3);
     }, SHUTDOWN_WATCHDOG_MS);
-    const summary: ShutdownSummary = { journalClean: false, errors: [] };
-    const step = async (what: string, fn: () => Promise<unknown>): Promise<boolean> => {
+    const summary: ShutdownSummary = { journalClean: true, errors: [] };
+    const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
       try {
-        await fn();
-        return true;
+        await withTimeout(fn(), STEP_LIMIT_MS * 3, what);
       } catch (e) {
         summary.errors.push(`${what}: ${(e as Error).message}`);
         this.log.error({ err: e }, `shutdown: ${what} failed`);
-        return false;
       }
     };
-
     if (this.lifecycle.can('unmounting')) this.lifecycle.moveTo('unmounting', reason);
     this.watch?.stop();
-    if (this.volume) await step('drain in-flight I/O', () => withTimeout(this.volume!.drain(), DRAIN_LIMIT_MS, 'drain'));
-
-    let mtimeNs: bigint | null = null;
-    if (this.image && !this.config.readOnly) {
-      await step('image fdatasync', () => this.image!.datasync());
-      await step('image stat', async () => { mtimeNs = await this.image!.mtimeNs(); });
-    }
-    if (this.opened) {
-      const j = this.opened.journal;
-      if (this.config.readOnly) {
-        await step('journal close', () => j.abandon());
-        summary.journalClean = true;
-      } else if (mtimeNs === null) {
-        // Without the image's final mtime a clean close would hide later changes: leave it active.
-        await step('journal flush', () => j.close(null));
-      } else {
-        summary.journalClean = await step('journal commit and close', () => j.close({ imageMtimeNs: mtimeNs! }));
-      }
-    }
-    if (this.image) await step('image close', () => this.image!.close());
+    summary.journalClean = this.backing || this.releasing ? await this.releaseBacking(reason) : (this.released?.clean ?? false);
     if (opts.unmountFuse && this.fuse) {
       await step('unmount', async () => {
         const r = await this.fuse!.unmount(opts.lazy, 10_000);
@@ -342,22 +557,25 @@ export class MountDaemon {
     if (this.fuse) await this.fuse.unmount(true, 5_000).catch(() => {});
     if (this.control) await this.control.close().catch(() => {});
     if (this.paths) await unlink(this.paths.info).catch(() => {});
-    if (this.opened) {
+    if (this.backing) {
       // Nothing was served: what the header says is still true, so leave the file as it is.
-      await this.opened.journal.abandon();
+      await this.backing.opened.journal.abandon();
+      await this.backing.image.close().catch(() => {});
+      this.backing = null;
     }
-    if (this.image) await this.image.close().catch(() => {});
   }
 
   exit(code: number): never {
+    if (this.stuckBackingCalls) {
+      // libuv joins its threadpool at exit, and a thread blocked on a stalled device never comes
+      // back: process.exit would hang. Nothing is left to save (the journal is closed), so go now.
+      this.log.warn({ code }, 'backing calls never returned; exiting with SIGKILL so the exit cannot hang');
+      flushLogs();
+      process.kill(process.pid, 'SIGKILL');
+    }
     flushLogs();
     process.exit(code);
   }
-}
-
-export interface ShutdownSummary {
-  journalClean: boolean;
-  errors: string[];
 }
 
 /** Runs a daemon until it is told to stop. Signals are dismount requests. */

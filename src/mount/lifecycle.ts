@@ -62,6 +62,11 @@ export class Lifecycle {
     return IO_ERROR[this.current];
   }
 
+  /** Re-reads the state (a method, so TypeScript does not narrow across an await). */
+  is(state: MountState): boolean {
+    return this.current === state;
+  }
+
   can(to: MountState): boolean {
     return NEXT[this.current].includes(to);
   }

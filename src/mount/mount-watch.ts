@@ -1,20 +1,36 @@
 /**
- * Notices that our mount left the mount table without us (umount, fusermount -u, umount -l by
- * someone else): fuse-native reports nothing, and the daemon would otherwise live on forever.
- * Linux only (polls /proc/self/mountinfo); elsewhere it does nothing.
+ * Watches the mount table for two things fuse-native never reports:
+ *  - our own mount leaving it (umount, fusermount -u, umount -l by someone else);
+ *  - the volume that holds the image or the journal leaving it (a desktop's forced eject does
+ *    `umount -l /media/usb`): trackfs must then let go of its handles there, or the file system
+ *    can never really be released.
+ * Linux only (polls /proc/self/mountinfo every 250 ms); elsewhere it does nothing.
  */
 import { readMounts } from '../util/mountinfo.js';
 
 const POLL_MS = 250;
 
+export interface WatchedVolume {
+  /** What lives there, for messages: "image", "journal". */
+  what: string;
+  /** major:minor of the file's st_dev, as mountinfo writes it. */
+  device: string;
+}
+
+export interface MountWatchHandlers {
+  ownMountGone(): void;
+  backingGone(volume: WatchedVolume): void;
+}
+
 export class MountWatch {
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
+  private backing: WatchedVolume[] = [];
 
-  constructor(private readonly mountpoint: string, private readonly fsname: string, private readonly onGone: () => void) {}
+  constructor(private readonly mountpoint: string, private readonly fsname: string, private readonly handlers: MountWatchHandlers) {}
 
   start(): void {
-    if (process.platform !== 'linux') return;
+    if (process.platform !== 'linux' || this.timer) return;
     this.timer = setInterval(() => void this.poll(), POLL_MS);
     this.timer.unref();
   }
@@ -22,6 +38,22 @@ export class MountWatch {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.backing = [];
+  }
+
+  /**
+   * Watches these volumes from now on. A volume not in the table now (a block device, a btrfs
+   * subvolume whose st_dev mountinfo does not show) cannot be watched this way and is skipped.
+   */
+  async watchBacking(volumes: WatchedVolume[]): Promise<WatchedVolume[]> {
+    const mounts = await readMounts();
+    if (!mounts) return [];
+    this.backing = volumes.filter((v) => mounts.some((m) => m.majorMinor === v.device));
+    return this.backing;
+  }
+
+  unwatchBacking(): void {
+    this.backing = [];
   }
 
   private async poll(): Promise<void> {
@@ -30,10 +62,15 @@ export class MountWatch {
     try {
       const mounts = await readMounts();
       if (!mounts || !this.timer) return;
-      const present = mounts.some((m) => m.source === this.fsname && m.mountPoint === this.mountpoint);
-      if (!present) {
+      if (!mounts.some((m) => m.source === this.fsname && m.mountPoint === this.mountpoint)) {
         this.stop();
-        this.onGone();
+        this.handlers.ownMountGone();
+        return;
+      }
+      const gone = this.backing.filter((v) => !mounts.some((m) => m.majorMinor === v.device));
+      if (gone.length > 0) {
+        this.backing = this.backing.filter((v) => !gone.includes(v));
+        for (const v of gone) this.handlers.backingGone(v);
       }
     } finally {
       this.busy = false;

@@ -13,11 +13,19 @@ export interface ImageFacts {
   size: number;
   isBlockDevice: boolean;
   mtimeNs: bigint;
+  /**
+   * Which file this is, for resume: inode and birth time, not st_dev, which changes when the
+   * same medium comes back on another loop or USB device. A block device is its device number.
+   */
+  identity: string;
+  /** st_dev of the file: the volume that holds it (a block device image is its own volume). */
+  hostDevice: string;
 }
 
-function sysfsMajorMinor(rdev: number): string {
+/** "major:minor" of a dev_t, as /proc/self/mountinfo and /sys/dev/block write it. */
+export function majorMinor(dev: number | bigint): string {
   // glibc's encoding of dev_t (gnu_dev_major / gnu_dev_minor).
-  const r = BigInt(rdev);
+  const r = BigInt(dev);
   const major = ((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn);
   const minor = (r & 0xffn) | ((r >> 12n) & ~0xffn);
   return `${major}:${minor}`;
@@ -25,7 +33,7 @@ function sysfsMajorMinor(rdev: number): string {
 
 async function blockDeviceSize(rdev: number, path: string): Promise<number> {
   try {
-    const sectors = Number((await readFile(`/sys/dev/block/${sysfsMajorMinor(rdev)}/size`, 'utf8')).trim());
+    const sectors = Number((await readFile(`/sys/dev/block/${majorMinor(rdev)}/size`, 'utf8')).trim());
     return sectors * 512;
   } catch {
     throw new ErrnoError('ENOSYS', `cannot find the size of block device ${path} (needs Linux /sys)`);
@@ -45,12 +53,12 @@ export async function inspectImage(path: string): Promise<ImageFacts> {
   }
   if (st.isFile()) {
     if (st.size === 0n) throw new ErrnoError('EINVAL', `image ${path} is empty`);
-    return { path, size: Number(st.size), isBlockDevice: false, mtimeNs: st.mtimeNs };
+    return { path, size: Number(st.size), isBlockDevice: false, mtimeNs: st.mtimeNs, identity: `ino ${st.ino} born ${st.birthtimeNs}`, hostDevice: majorMinor(st.dev) };
   }
   if (st.isBlockDevice()) {
     const size = await blockDeviceSize(Number(st.rdev), path);
     if (size === 0) throw new ErrnoError('EINVAL', `block device ${path} has size 0 (no medium?)`);
-    return { path, size, isBlockDevice: true, mtimeNs: 0n };
+    return { path, size, isBlockDevice: true, mtimeNs: 0n, identity: `rdev:${st.rdev}`, hostDevice: majorMinor(st.rdev) };
   }
   throw new ErrnoError('EINVAL', `image ${path} is not a regular file or a block device`);
 }

@@ -1,14 +1,20 @@
 /**
  * The exported volume: a fixed-size byte range backed by the image, with every write gated by the
  * tracker (write-ahead) and every request gated by the lifecycle. Results are reported as FUSE
- * wants them: a byte count, or a negative errno; exactly one callback per request.
+ * wants them: a byte count, or a negative errno; exactly one reply per request.
  *
  * Errno choices:
  *   state other than active     EIO, or ENODEV once the device is gone (see lifecycle.ts)
  *   write at or past the end    ENOSPC (a write that crosses the end is cut short, like a device)
  *   journal cannot record       EIO, and the data never reaches the image
  *   write on a read-only mount  EROFS
- *   image I/O error             the image's own errno (EIO, ENOSPC, ENXIO, ...)
+ *   image I/O error             the image's own errno (EIO, ENOSPC, ...), or the lifecycle's once
+ *                               the error has taken the mount out of `active` (device gone)
+ *
+ * Every request in flight is registered, so that when the backing store vanishes or stalls the
+ * owner can answer all of them at once (abortInFlight) instead of waiting for calls that may
+ * never return. A request answered that way ignores its late completion; its buffer is never
+ * reused, because a stalled call may still write into it.
  */
 import type { ImageFile } from './image.js';
 import type { WriteTracker } from '../tracker/tracker.js';
@@ -21,33 +27,52 @@ export type ReadReply = (result: number, data: Buffer | null) => void;
 /** What the volume reports upward (logged once by the owner, never per request). */
 export interface VolumeEvents {
   journalFailed(e: unknown): void;
+  /** Called before the request is answered, so the owner may change the lifecycle first. */
   imageFailed(e: unknown, op: 'read' | 'write' | 'sync'): void;
+}
+
+/** The backing handles while the volume is attached; swapped out by eject and back by resume. */
+export interface Backing {
+  image: ImageFile;
+  tracker: WriteTracker;
+}
+
+interface Pending {
+  answered: boolean;
+  abort(result: number): void;
 }
 
 const POOL_BUFFER_SIZE = 128 * 1024;
 const POOL_MAX = 64;
 
 export class Volume {
-  readonly size: number;
+  private backing: Backing | null = null;
   private openHandles = 0;
-  private inFlight = 0;
+  private readonly pending = new Set<Pending>();
   private drainWaiters: (() => void)[] = [];
+  private closedWaiters: (() => void)[] = [];
   private readonly pool: Buffer[] = [];
   private mtimeMs = Date.now();
 
   constructor(
-    private readonly image: ImageFile,
-    private readonly tracker: WriteTracker,
+    readonly size: number,
     private readonly lifecycle: Lifecycle,
     private readonly events: VolumeEvents,
     readonly readOnly: boolean,
-  ) {
-    this.size = image.facts.size;
-  }
+  ) {}
 
   get openCount(): number { return this.openHandles; }
-  get pendingRequests(): number { return this.inFlight; }
+  get pendingRequests(): number { return this.pending.size; }
   get modifiedAtMs(): number { return this.mtimeMs; }
+
+  attach(backing: Backing): void {
+    this.backing = backing;
+  }
+
+  /** Forgets the handles (eject); the lifecycle already refuses I/O. */
+  detach(): void {
+    this.backing = null;
+  }
 
   /** Counts a descriptor. Write access on a read-only mount is refused here, not at write time. */
   open(wantsWrite: boolean): number {
@@ -58,23 +83,36 @@ export class Volume {
 
   release(): void {
     if (this.openHandles > 0) this.openHandles--;
+    if (this.openHandles === 0) this.wake('closed');
+  }
+
+  /** Resolves when no descriptor is open on the volume. */
+  whenAllClosed(): Promise<void> {
+    if (this.openHandles === 0) return Promise.resolve();
+    return new Promise((resolve) => this.closedWaiters.push(resolve));
+  }
+
+  /** The errno a request gets now, or 0 when it may proceed. */
+  private refusal(): number {
+    const gate = this.lifecycle.ioError();
+    if (gate) return -errno(gate);
+    return this.backing ? 0 : -errno('EIO');
   }
 
   read(position: number, length: number, reply: ReadReply): void {
-    const gate = this.lifecycle.ioError();
-    if (gate) return reply(-errno(gate), null);
+    const refused = this.refusal();
+    if (refused) return reply(refused, null);
     if (position >= this.size || length <= 0) return reply(0, null);
     const n = Math.min(length, this.size - position);
     const buf = this.takeBuffer(n);
-    this.begin();
-    this.image.read(buf, n, position, (err, got) => {
+    const req = this.begin((result) => reply(result, null));
+    this.backing!.image.read(buf, n, position, (err, got) => {
+      if (!this.end(req)) return; // answered already; buf may still be written into: drop it
       if (err) {
         this.giveBuffer(buf);
         this.events.imageFailed(err, 'read');
-        this.end();
-        return reply(fuseErrorOf(err), null);
+        return reply(this.imageErrno(err), null);
       }
-      this.end();
       // The caller copies out of buf synchronously, then the buffer goes back to the pool.
       reply(got, buf);
       this.giveBuffer(buf);
@@ -83,35 +121,39 @@ export class Volume {
 
   /** `data` must already be a copy owned by trackfs (FUSE's buffer dies with the callback). */
   write(data: Buffer, position: number, reply: Reply): void {
-    const gate = this.lifecycle.ioError();
-    if (gate) return reply(-errno(gate));
+    const refused = this.refusal();
+    if (refused) return reply(refused);
     if (this.readOnly) return reply(-errno('EROFS'));
     if (data.length === 0) return reply(0);
     if (position >= this.size) return reply(-errno('ENOSPC'));
     const n = Math.min(data.length, this.size - position);
-    this.begin();
-    const wait = this.tracker.beforeWrite(position, n);
+    const backing = this.backing!;
+    const req = this.begin(reply);
+    const wait = backing.tracker.beforeWrite(position, n);
     if (wait === null) {
-      this.issueWrite(data, n, position, reply);
+      this.issueWrite(backing, req, data, n, position, reply);
       return;
     }
     wait.then(
-      () => this.issueWrite(data, n, position, reply),
+      () => {
+        if (req.answered) return; // aborted while waiting: the data must not be written now
+        this.issueWrite(backing, req, data, n, position, reply);
+      },
       (e) => {
         // Write-ahead failed: the data must not reach the image.
+        if (!this.end(req)) return;
         this.events.journalFailed(e);
-        this.end();
         reply(-errno('EIO'));
       },
     );
   }
 
-  private issueWrite(data: Buffer, n: number, position: number, reply: Reply): void {
-    this.image.write(data, n, position, (err, written) => {
-      this.end();
+  private issueWrite(backing: Backing, req: Pending, data: Buffer, n: number, position: number, reply: Reply): void {
+    backing.image.write(data, n, position, (err, written) => {
+      if (!this.end(req)) return;
       if (err) {
         this.events.imageFailed(err, 'write');
-        return reply(fuseErrorOf(err));
+        return reply(this.imageErrno(err));
       }
       this.mtimeMs = Date.now();
       reply(written);
@@ -120,48 +162,75 @@ export class Volume {
 
   /** fsync/fdatasync of the volume: the journal and the image, both durable. */
   fsync(reply: Reply): void {
-    const gate = this.lifecycle.ioError();
-    if (gate) return reply(-errno(gate));
-    this.begin();
+    const refused = this.refusal();
+    if (refused) return reply(refused);
+    const { image, tracker } = this.backing!;
+    const req = this.begin(reply);
     let imageError: unknown = null;
-    const imageSync = this.image.datasync().catch((e) => { imageError = e; });
-    const journalSync = this.tracker.sync().catch((e) => {
+    let journalFailed = false;
+    const imageSync = image.datasync().catch((e) => { imageError = e; });
+    const journalSync = tracker.sync().catch((e) => {
+      journalFailed = true;
       this.events.journalFailed(e);
-      throw e;
     });
-    Promise.all([imageSync, journalSync]).then(
-      () => {
-        this.end();
-        if (imageError) {
-          this.events.imageFailed(imageError, 'sync');
-          return reply(fuseErrorOf(imageError));
-        }
-        reply(0);
-      },
-      () => {
-        this.end();
-        reply(-errno('EIO'));
-      },
-    );
+    void Promise.all([imageSync, journalSync]).then(() => {
+      if (!this.end(req)) return;
+      if (imageError) {
+        this.events.imageFailed(imageError, 'sync');
+        return reply(this.imageErrno(imageError));
+      }
+      reply(journalFailed ? -errno('EIO') : 0);
+    });
+  }
+
+  /**
+   * Answers every request in flight with `result` now (the backing store is gone or stalled). Their
+   * late completions are ignored; writes still waiting for the journal are never issued.
+   */
+  abortInFlight(result: number): number {
+    const n = this.pending.size;
+    for (const req of [...this.pending]) {
+      req.answered = true;
+      this.pending.delete(req);
+      req.abort(result);
+    }
+    if (n > 0) this.wake('drain');
+    return n;
   }
 
   /** Resolves once no request is in flight. New requests are the lifecycle's to refuse. */
   drain(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
+    if (this.pending.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  private begin(): void {
-    this.inFlight++;
+  private imageErrno(err: unknown): number {
+    // If the failure took the mount out of active (device gone), say that, not the raw errno.
+    const gate = this.lifecycle.ioError();
+    return gate ? -errno(gate) : fuseErrorOf(err);
   }
 
-  private end(): void {
-    this.inFlight--;
-    if (this.inFlight === 0 && this.drainWaiters.length > 0) {
-      const waiters = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const w of waiters) w();
-    }
+  private begin(abort: (result: number) => void): Pending {
+    const req: Pending = { answered: false, abort };
+    this.pending.add(req);
+    return req;
+  }
+
+  /** Marks a request finished; false if it was already answered by abortInFlight. */
+  private end(req: Pending): boolean {
+    if (req.answered) return false;
+    req.answered = true;
+    this.pending.delete(req);
+    if (this.pending.size === 0) this.wake('drain');
+    return true;
+  }
+
+  private wake(which: 'drain' | 'closed'): void {
+    if (which === 'drain' && this.pending.size > 0) return;
+    const list = which === 'drain' ? this.drainWaiters : this.closedWaiters;
+    if (list.length === 0) return;
+    if (which === 'drain') this.drainWaiters = []; else this.closedWaiters = [];
+    for (const w of list) w();
   }
 
   private takeBuffer(n: number): Buffer {
