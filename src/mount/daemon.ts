@@ -49,6 +49,8 @@ const SHUTDOWN_WATCHDOG_MS = 20_000;
 const DRAIN_LIMIT_MS = 5_000;
 const FUSE_OP_TIMEOUT_MS = 30_000;
 const MOUNT_INIT_TIMEOUT_MS = 15_000;
+/** How long a non-lazy unmount waits for releases of descriptors closed just before it. */
+const RELEASE_GRACE_MS = 1_000;
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
@@ -262,11 +264,21 @@ export class MountDaemon {
   private async requestUnmount(lazy: boolean): Promise<ShutdownSummary> {
     if (this.shutdownPromise) return this.shutdownPromise;
     if (!lazy) {
+      // FUSE sends RELEASE asynchronously: a descriptor closed just before this request may not be
+      // counted down yet (`dd ... of=MNT/volume; trackfs unmount MNT` raced). Give it a moment.
+      const until = Date.now() + RELEASE_GRACE_MS;
+      while ((this.volume?.openCount ?? 0) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       const open = this.volume?.openCount ?? 0;
       if (open > 0) throw new ErrnoError('EBUSY', `volume is open (${open} descriptor${open > 1 ? 's' : ''}); close it first or use --lazy`);
       // Unmount first: once the kernel has let go, no request can arrive after the journal is closed.
+      // The watch must not take our own unmount for an external one: its handler would exit the
+      // process before this request is answered.
+      this.watch?.stop();
       const r = await this.fuse!.unmount(false, 10_000);
-      if (!r.ok) throw new ErrnoError(r.busy ? 'EBUSY' : 'EIO', r.busy ? 'volume is busy (open or in use); close it first or use --lazy' : `unmount failed: ${r.message}`);
+      if (!r.ok) {
+        this.watch?.start();
+        throw new ErrnoError(r.busy ? 'EBUSY' : 'EIO', r.busy ? 'volume is busy (open or in use); close it first or use --lazy' : `unmount failed: ${r.message}`);
+      }
     }
     const summary = await this.shutdown(lazy ? 'unmount --lazy requested' : 'unmount requested', { unmountFuse: lazy, lazy });
     setTimeout(() => this.exit(summary.journalClean ? 0 : 1), 100);
