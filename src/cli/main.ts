@@ -12,6 +12,20 @@ import { ejectCommand, resumeCommand } from './eject.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/**
+ * yargs' complaint as one line that names the problem: some of its messages span lines ("Invalid
+ * values:\n  Argument: ..."), and a mistyped command only gets "Did you mean mount?".
+ */
+function usageProblem(msg: string | null | undefined, argv: string[]): string {
+  const text = (msg ?? 'invalid command line').replace(/\s*\n\s*/g, ' ').trim();
+  const suggestion = /^Did you mean (.+)\?$/.exec(text);
+  if (suggestion) {
+    const typed = argv.find((a) => !a.startsWith('-'));
+    return `unknown command${typed ? ` '${typed}'` : ''}; did you mean ${suggestion[1]}?`;
+  }
+  return text;
+}
+
 export async function main(argv: string[]): Promise<void> {
   let exitCode: number = EXIT.ok;
   try {
@@ -91,7 +105,7 @@ export async function main(argv: string[]): Promise<void> {
       .wrap(Math.min(100, process.stdout.columns || 100))
       .fail((msg, err) => {
         if (err) throw err;
-        throw new CliError(`${msg} (see trackfs --help)`, EXIT.usage);
+        throw new CliError(`${usageProblem(msg, argv)} (see trackfs --help)`, EXIT.usage);
       })
       .parseAsync();
   } catch (e) {

@@ -1,0 +1,61 @@
+/**
+ * A writer run as a separate process by the end-to-end tests: the test process must never be the
+ * one doing blocking I/O on a mount that might hang, and the FUSE server is another process again.
+ *
+ *   node child-writer.js apply PATH SPEC.json
+ *       applies the writes of SPEC.json ([{offset, length, seed}], data = seededBytes(seed, length))
+ *       in order, then prints "done N".
+ *   node child-writer.js loop PATH CLUSTER_SIZE CLUSTER_COUNT SEED BLOCK_SIZE
+ *       forever: picks the next cluster-aligned offset (loopOffsets), writes BLOCK_SIZE bytes there
+ *       and, only once the write call has returned, prints "INDEX OFFSET". On an error prints
+ *       "error INDEX CODE" and exits 2.
+ */
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { mulberry32, seededBytes, type WriteSpec } from './prng.js';
+
+function writeFully(fd: number, buf: Buffer, position: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    const n = writeSync(fd, buf, done, buf.length - done, position + done);
+    if (n <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+    done += n;
+  }
+}
+
+function say(line: string): void {
+  writeSync(1, `${line}\n`);
+}
+
+function apply(path: string, specFile: string): void {
+  const writes = JSON.parse(readFileSync(specFile, 'utf8')) as WriteSpec[];
+  const fd = openSync(path, 'r+');
+  for (const w of writes) writeFully(fd, seededBytes(w.seed, w.length), w.offset);
+  closeSync(fd);
+  say(`done ${writes.length}`);
+}
+
+function loop(path: string, clusterSize: number, clusterCount: number, seed: number, blockSize: number): void {
+  const fd = openSync(path, 'r+');
+  const rng = mulberry32(seed);
+  const buf = Buffer.alloc(blockSize);
+  for (let i = 0; i < 1_000_000; i++) {
+    const offset = Math.floor(rng() * clusterCount) * clusterSize;
+    buf.fill(i & 0xff);
+    buf.writeUInt32LE(i, 0);
+    try {
+      writeFully(fd, buf, offset);
+    } catch (e) {
+      say(`error ${i} ${(e as NodeJS.ErrnoException).code ?? 'unknown'}`);
+      process.exit(2);
+    }
+    say(`${i} ${offset}`);
+  }
+}
+
+const [mode, path, ...rest] = process.argv.slice(2);
+if (mode === 'apply' && path && rest[0]) apply(path, rest[0]);
+else if (mode === 'loop' && path && rest.length === 4) loop(path, Number(rest[0]), Number(rest[1]), Number(rest[2]), Number(rest[3]));
+else {
+  process.stderr.write('usage: child-writer.js apply PATH SPEC | loop PATH CLUSTER_SIZE CLUSTER_COUNT SEED BLOCK_SIZE\n');
+  process.exit(64);
+}
