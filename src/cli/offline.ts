@@ -1,12 +1,17 @@
 /** Status and changes of a journal file read offline (no daemon). */
 import { openJournalOffline } from '../journal/open.js';
 import { changesReport, type ChangesReport } from '../journal/changes.js';
-import { inspectImage } from '../volume/image.js';
+import { probeImage } from '../volume/stat-probe.js';
 import { CliError } from './errors.js';
 
 async function open(path: string) {
   try {
-    return await openJournalOffline(path, (p) => inspectImage(p).catch(() => null));
+    return await openJournalOffline(path, async (p) => {
+      const r = await probeImage(p);
+      if ('facts' in r) return { facts: r.facts };
+      if ('timedOut' in r) return { facts: null, note: `image ${p} did not answer within 3 s (stalled device?): not checked for changes made while unmounted` };
+      return { facts: null, note: `image ${p} cannot be checked (${r.missing}): changes made to it while unmounted cannot be detected` };
+    });
   } catch (e) {
     throw new CliError((e as Error).message);
   }

@@ -125,8 +125,10 @@ export interface OfflineJournal {
   liveOwner: number;
 }
 
+export type ImageLookup = (path: string) => Promise<{ facts: ImageFacts | null; note?: string }>;
+
 /** Reads a journal without changing it; the caller closes it with abandon(). */
-export async function openJournalOffline(path: string, inspectImage: (p: string) => Promise<ImageFacts | null>): Promise<OfflineJournal> {
+export async function openJournalOffline(path: string, lookImage: ImageLookup): Promise<OfflineJournal> {
   const io = await openIo(path, false, true);
   let loaded;
   try {
@@ -146,7 +148,10 @@ export async function openJournalOffline(path: string, inspectImage: (p: string)
       : { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: [`journal is live (trackfs pid ${owner}); ask the mountpoint for the current view`] };
     return { journal, verdict, liveOwner: owner };
   }
-  const image = h.imagePath ? await inspectImage(h.imagePath) : null;
-  const facts = image && image.size === h.imageSize ? image : null;
-  return { journal, verdict: assessJournal(h, report, bootId, facts), liveOwner: 0 };
+  const { facts, note } = h.imagePath ? await lookImage(h.imagePath) : { facts: null, note: 'the journal names no image' };
+  const usable = facts && (facts.isBlockDevice || facts.size === h.imageSize) ? facts : null;
+  const verdict = assessJournal(h, report, bootId, usable);
+  if (note) verdict.events.push(note);
+  else if (facts && !usable) verdict.events.push(`image ${h.imagePath} now has ${facts.size} bytes, the journal is for ${h.imageSize}: not checked`);
+  return { journal, verdict, liveOwner: 0 };
 }

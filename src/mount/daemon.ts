@@ -10,7 +10,7 @@
  * fsync must not skip the journal commit; a backing call that never returns must not stop the
  * daemon), and a watchdog bounds the whole shutdown.
  */
-import { readdir, stat, writeFile, unlink, realpath } from 'node:fs/promises';
+import { readdir, readlink, stat, writeFile, unlink, realpath } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Durability } from '../journal/format.js';
 import { openJournalForMount, type OpenedJournal } from '../journal/open.js';
@@ -92,6 +92,17 @@ async function checkMountpoint(path: string): Promise<string> {
   }
   if ((await readdir(real)).length > 0) throw new ErrnoError('ENOTEMPTY', `mountpoint ${path} is not empty`);
   return real;
+}
+
+/** Resolves once this process holds no /dev/fuse descriptor (Linux); never elsewhere. */
+async function fuseConnectionGone(): Promise<void> {
+  if (process.platform !== 'linux') return new Promise(() => {});
+  for (;;) {
+    const fds = await readdir('/proc/self/fd').catch(() => [] as string[]);
+    const links = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+    if (!links.includes('/dev/fuse')) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 async function sameFile(a: string, b: string): Promise<boolean> {
@@ -362,7 +373,10 @@ export class MountDaemon {
     const open = this.volume?.openCount ?? 0;
     if (open > 0) {
       this.log.info({ open }, `waiting for ${open} descriptor(s) still open on the detached volume`);
-      await this.volume!.whenAllClosed();
+      // When the last one closes, the kernel may end the connection without sending its RELEASE:
+      // libfuse then closes its /dev/fuse descriptor, which is the other sign to look for.
+      await Promise.race([this.volume!.whenAllClosed(), fuseConnectionGone()]);
+      this.log.info('the last descriptor on the detached volume is closed');
     }
     this.exit(summary.journalClean ? 0 : 1);
   }

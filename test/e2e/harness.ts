@@ -229,6 +229,9 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 export interface MountOptions {
+  /** Another image than the harness's own (e.g. on a loop-mounted file system). */
+  image?: string;
+  journal?: string;
   clusterSize?: string;
   durability?: 'strict' | 'ordered';
   /** Start the daemon with TRACKFS_TEST_HOOKS=1 (fault injection over the control socket). */
@@ -248,6 +251,7 @@ export class Harness {
   /** FUSE connection numbers of our mounts (device minor), for a last-resort abort. */
   private readonly connections = new Set<string>();
   private closed = false;
+  private readonly cleanupHooks: (() => void | Promise<void>)[] = [];
   private scratch = 0;
 
   private constructor(readonly dir: string) {
@@ -265,6 +269,11 @@ export class Harness {
     mkdirSync(h.runtimeDir, { mode: 0o700 });
     t.after(() => h.cleanup());
     return h;
+  }
+
+  /** Runs at cleanup after trackfs is unmounted and before the temp dir is removed. */
+  onCleanup(hook: () => void | Promise<void>): void {
+    this.cleanupHooks.push(hook);
   }
 
   /** `${TRACKFS_RUNTIME_DIR}/${mountId(realpath(mountpoint))}.sock` (the test process has no TRACKFS_RUNTIME_DIR). */
@@ -306,7 +315,8 @@ export class Harness {
 
   /** Mounts through the CLI (returns once the mount is live) and returns the daemon's pid. */
   async mount(opts: MountOptions = {}): Promise<number> {
-    const args = ['mount', this.image, this.mnt];
+    const args = ['mount', opts.image ?? this.image, this.mnt];
+    if (opts.journal) args.push('--journal', opts.journal);
     if (opts.clusterSize) args.push('--cluster-size', opts.clusterSize);
     if (opts.durability) args.push('--durability', opts.durability);
     args.push(...(opts.extra ?? []));
@@ -533,7 +543,15 @@ export class Harness {
       await run('fusermount', ['-uz', '--', this.mnt], { timeoutMs: 10_000 });
       if (this.mounted()) await run('umount', ['-l', this.mnt], { timeoutMs: 10_000 });
     }
-    // 6. The temp dir, unless something is still mounted inside it.
+    // 6. What the test set up around the mount (file systems, loop devices, helpers), newest first.
+    for (const hook of this.cleanupHooks.reverse()) {
+      try {
+        await hook();
+      } catch (e) {
+        problems.push(`cleanup hook: ${(e as Error).message}`);
+      }
+    }
+    // 7. The temp dir, unless something is still mounted inside it.
     if (!this.mounted()) await rm(this.dir, { recursive: true, force: true }).catch((e: Error) => problems.push(`rm -rf ${this.dir}: ${e.message}`));
     else problems.push(`${this.mnt} is still mounted; left ${this.dir} in place`);
     if (problems.length > 0) process.stderr.write(`# e2e cleanup of ${this.dir}: ${problems.join('; ')}\n`);

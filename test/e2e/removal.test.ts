@@ -1,0 +1,166 @@
+/**
+ * End to end: the volume or device under the image goes away while a writer runs.
+ *  - image and journal on a loop-mounted ext4 that is lazily unmounted (a desktop's forced
+ *    eject): trackfs commits, closes everything it holds there, and the loop device really
+ *    detaches; the journal, remounted, is clean and lists every acknowledged write;
+ *  - the image served by a small FUSE helper that is killed (its clients get ENOTCONN): pending
+ *    and later I/O answered at once with ENODEV, status says removed, the journal (elsewhere)
+ *    lists every acknowledged write;
+ *  - the helper stalled (SIGSTOP): unmount still completes within the watchdog bound.
+ * Loop devices, ext4 mounts and helpers are the test's own and are torn down by it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { clustersOfExtents, e2e, sleep, TEST_TIMEOUT_MS, waitFor, withTimeout, type Harness } from './harness.js';
+import { startLoopWriter, waitForWrites } from './writer.js';
+
+const MiB = 1024 * 1024;
+const CS = 64 * 1024;
+const IMAGE_SIZE = 32 * MiB;
+const BACKING_HELPER = fileURLToPath(new URL('./backing-helper.js', import.meta.url));
+
+function mountedAt(path: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === path);
+}
+
+/** A loop-mounted ext4 of the test's own, torn down by the harness after trackfs is unmounted. */
+function makeUsbStick(h: Harness): { fsImage: string; dir: string; attach(): string } {
+  const fsImage = join(h.dir, 'usb.ext4');
+  const dir = join(h.dir, 'usb');
+  mkdirSync(dir);
+  execFileSync('truncate', ['-s', '96M', fsImage]);
+  execFileSync('mkfs.ext4', ['-q', '-F', fsImage]);
+  const loops: string[] = [];
+  h.onCleanup(() => {
+    if (mountedAt(dir)) execFileSync('umount', ['-l', dir]);
+    for (const l of loops) {
+      try { execFileSync('losetup', ['-d', l], { stdio: 'ignore' }); } catch { /* already gone */ }
+    }
+  });
+  return {
+    fsImage,
+    dir,
+    attach: () => {
+      const loop = execFileSync('losetup', ['-f', '--show', fsImage]).toString().trim();
+      loops.push(loop);
+      execFileSync('mount', [loop, dir]);
+      return loop;
+    },
+  };
+}
+
+const loopAttached = (loop: string) => existsSync(`/sys/block/${basename(loop)}/loop/backing_file`);
+
+test('umount -l of the volume holding image and journal: handles released, loop detaches, journal clean and complete', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const h = await e2e(t);
+  if (!h) return;
+  const usb = makeUsbStick(h);
+  const loop = usb.attach();
+  const image = join(usb.dir, 'disk.img');
+  execFileSync('truncate', ['-s', String(IMAGE_SIZE), image]);
+  await h.mount({ image });
+
+  const w = startLoopWriter(h, h.volume, CS, IMAGE_SIZE / CS, 41);
+  await waitForWrites(w, 100);
+  const t0 = Date.now();
+  execFileSync('umount', ['-l', usb.dir]);
+  await waitFor('trackfs to notice and release', async () => (await h.status()).state !== 'active', 5_000);
+  const noticedMs = Date.now() - t0;
+  const s = await h.status();
+  assert.equal(s.state, 'ejected', `state ${s.state}: ${s['stateReason']}`);
+  execFileSync('losetup', ['-d', loop]);
+  await waitFor(`${loop} to detach (nothing holds the file system)`, () => !loopAttached(loop), 5_000);
+  const detachedMs = Date.now() - t0;
+  t.diagnostic(`umount -l -> ejected in ${noticedMs} ms; -> loop device detached in ${detachedMs} ms`);
+
+  await withTimeout(w.exited, 10_000, 'the writer to stop after its write was refused');
+  assert.equal(w.failure?.code, 'EIO');
+  const acknowledged = new Set(w.acknowledged.map((o) => o / CS));
+
+  usb.attach();
+  const offline = await h.status(`${image}.trackfs`);
+  assert.equal(offline.journalState, 'clean');
+  const listed = clustersOfExtents((await h.changes(`${image}.trackfs`)).extents, CS);
+  for (const c of acknowledged) assert.ok(listed.has(c), `acknowledged cluster ${c} missing from the journal`);
+  // The medium is back: resume serves again and keeps tracking.
+  const re = await h.trackfsOk(['resume', h.mnt, '--json']);
+  assert.equal((JSON.parse(re.stdout) as { trusted: boolean }).trusted, true);
+  await h.unmount();
+});
+
+async function startBackingHelper(h: Harness): Promise<{ pid: number; image: string; dir: string }> {
+  const dir = join(h.dir, 'backing');
+  mkdirSync(dir);
+  const source = join(h.dir, 'source.img');
+  execFileSync('truncate', ['-s', String(IMAGE_SIZE), source]);
+  const child = spawn(process.execPath, [BACKING_HELPER, source, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  h.onCleanup(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
+    await waitFor('the backing mount to go', () => !mountedAt(dir), 5_000).catch(() => {
+      try { execFileSync('fusermount', ['-uz', dir]); } catch { /* gone */ }
+    });
+  });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  await waitFor('the backing helper to mount', () => out.includes('ready'), 10_000);
+  return { pid: child.pid!, image: join(dir, 'disk.img'), dir };
+}
+
+test('backing device killed mid-write: pending and later I/O get ENODEV at once, status removed, journal complete', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const h = await e2e(t);
+  if (!h) return;
+  const backing = await startBackingHelper(h);
+  await h.mount({ image: backing.image, journal: h.journal });
+  const w = startLoopWriter(h, h.volume, CS, IMAGE_SIZE / CS, 43);
+  await waitForWrites(w, 100);
+
+  const killedAt = Date.now();
+  process.kill(backing.pid, 'SIGKILL');
+  await withTimeout(w.exited, 5_000, 'the writer to get its error');
+  assert.ok(w.failure, 'the writer saw no error');
+  t.diagnostic(`writer's pending/next write answered ${w.failure.at - killedAt} ms after the kill, with ${w.failure.code}`);
+  assert.equal(w.failure.code, 'ENODEV');
+
+  const s = await h.status();
+  assert.equal(s.state, 'removed');
+  const later = Date.now();
+  const r = await h.dd([`if=${h.volume}`, 'of=/dev/null', 'bs=4096', 'count=1']);
+  t.diagnostic(`a later read answered in ${Date.now() - later} ms (dd process included)`);
+  assert.match(r.stderr, /No such device/);
+
+  // The journal lives elsewhere: every acknowledged write is in it (it stays active: crash rules).
+  const listed = clustersOfExtents((await h.changes(h.journal)).extents, CS);
+  for (const o of w.acknowledged) assert.ok(listed.has(o / CS), `acknowledged cluster ${o / CS} missing`);
+  const unmount = await h.trackfs(['unmount', h.mnt]);
+  assert.match(unmount.stderr, /left active/);
+  assert.equal(h.mounted(), false);
+});
+
+test('backing device stalled (stops answering): unmount completes within the watchdog bound', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const h = await e2e(t);
+  if (!h) return;
+  const backing = await startBackingHelper(h);
+  const pid = await h.mount({ image: backing.image, journal: h.journal });
+  const w = startLoopWriter(h, h.volume, CS, IMAGE_SIZE / CS, 44);
+  await waitForWrites(w, 50);
+  process.kill(backing.pid, 'SIGSTOP');
+  await sleep(300);
+  // The daemon keeps answering status while a backing call hangs.
+  assert.equal((await withTimeout(h.status(), 5_000, 'status while stalled')).state, 'active');
+  const t0 = Date.now();
+  await withTimeout(h.trackfs(['unmount', '--lazy', h.mnt], { timeoutMs: 40_000 }), 40_000, 'unmount of a stalled mount');
+  await h.waitDaemonGone(pid, 5_000);
+  t.diagnostic(`unmount --lazy of a stalled mount took ${Date.now() - t0} ms (watchdog bound 20000 ms)`);
+  assert.equal(h.mounted(), false);
+  await withTimeout(w.exited, 10_000, 'the writer to be answered');
+  // Whatever was acknowledged is recorded in the journal, which lives on a healthy disk.
+  const listed = clustersOfExtents((await h.changes(h.journal)).extents, CS);
+  for (const o of w.acknowledged) assert.ok(listed.has(o / CS), `acknowledged cluster ${o / CS} missing`);
+});
