@@ -291,7 +291,11 @@ export class Journal {
     if (snaps.length === 0 && !(sync && this.unsynced)) return;
     try {
       if (this.closed) throw new JournalClosedError();
-      await Promise.all(snaps.map((s) => this.io.write(s.bytes, pageOffset(s.index))));
+      // Wait for every write to settle before failing: a write still in flight must not land after
+      // the retry of its page by the next commit (it would roll the page back on disk).
+      const writes = await Promise.allSettled(snaps.map((s) => this.io.write(s.bytes, pageOffset(s.index))));
+      const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+      if (failed) throw failed.reason;
       if (sync) await this.io.datasync();
     } catch (e) {
       this.cache.commitFailed(snaps);

@@ -1,0 +1,125 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { assessJournal, type ImageFacts } from '../../src/journal/recovery.js';
+import { changesReport, extentsOf } from '../../src/journal/changes.js';
+import { PagedBitmap } from '../../src/journal/bitmap.js';
+import { CLUSTERS_PER_PAGE, type JournalHeader } from '../../src/journal/format.js';
+import type { LoadReport } from '../../src/journal/journal.js';
+
+const BOOT = '6f1c2a9e-0d44-4b7e-9a51-2a3c7e5d9b10';
+const OTHER_BOOT = '00000000-1111-2222-3333-444444444444';
+const MTIME = 1_700_000_000_123_456_789n;
+
+function header(over: Partial<JournalHeader>): JournalHeader {
+  return {
+    version: 1, sequence: 7n, imageSize: 1 << 30, clusterSize: 65536, generation: 'ab'.repeat(16), state: 'clean', reason: '',
+    durability: 'strict', createdAt: 1, updatedAt: 2, imageMtimeNs: MTIME, bootId: BOOT, pid: 0, imagePath: '/images/a.img',
+    ...over,
+  };
+}
+
+const cleanReport: LoadReport = { damagedHeaderSlots: [], damagedPages: [] };
+const file = (mtimeNs: bigint = MTIME): ImageFacts => ({ mtimeNs, size: 1 << 30, isBlockDevice: false });
+const blockDevice: ImageFacts = { mtimeNs: 5n, size: 1 << 30, isBlockDevice: true };
+
+interface Case {
+  name: string;
+  header: Partial<JournalHeader>;
+  report?: LoadReport;
+  boot?: string;
+  image?: ImageFacts | null;
+  trusted: boolean;
+  crashed: boolean;
+  newlyUntrusted: boolean;
+  reason?: RegExp;
+}
+
+const cases: Case[] = [
+  { name: 'untrusted stays untrusted, with its reason', header: { state: 'untrusted', reason: 'image was modified while not mounted' }, trusted: false, crashed: false, newlyUntrusted: false, reason: /^image was modified while not mounted$/ },
+  { name: 'untrusted without a recorded reason gets one', header: { state: 'untrusted', reason: '' }, trusted: false, crashed: false, newlyUntrusted: false, reason: /untrusted/ },
+  { name: 'untrusted wins over a matching mtime', header: { state: 'untrusted', reason: 'r' }, image: file(), trusted: false, crashed: false, newlyUntrusted: false, reason: /^r$/ },
+  { name: 'active + strict: trusted, crashed', header: { state: 'active', durability: 'strict' }, trusted: true, crashed: true, newlyUntrusted: false },
+  { name: 'active + strict after a reboot: still trusted', header: { state: 'active', durability: 'strict' }, boot: OTHER_BOOT, trusted: true, crashed: true, newlyUntrusted: false },
+  { name: 'active + strict with torn pages: trusted (they were taken as changed)', header: { state: 'active', durability: 'strict' }, report: { damagedHeaderSlots: [], damagedPages: [3] }, trusted: true, crashed: true, newlyUntrusted: false },
+  { name: 'active + strict ignores the image mtime', header: { state: 'active', durability: 'strict' }, image: file(1n), trusted: true, crashed: true, newlyUntrusted: false },
+  { name: 'active + ordered, same boot: trusted', header: { state: 'active', durability: 'ordered' }, trusted: true, crashed: true, newlyUntrusted: false },
+  { name: 'active + ordered, other boot: untrusted', header: { state: 'active', durability: 'ordered' }, boot: OTHER_BOOT, trusted: false, crashed: true, newlyUntrusted: true, reason: /restart/ },
+  { name: 'active + ordered, no recorded boot id: untrusted', header: { state: 'active', durability: 'ordered', bootId: '' }, trusted: false, crashed: true, newlyUntrusted: true, reason: /restart/ },
+  { name: 'active + ordered, empty current boot id: untrusted', header: { state: 'active', durability: 'ordered', bootId: '' }, boot: '', trusted: false, crashed: true, newlyUntrusted: true, reason: /restart/ },
+  { name: 'clean + damaged pages: untrusted (corruption)', header: { state: 'clean' }, report: { damagedHeaderSlots: [], damagedPages: [0, 4] }, image: file(), trusted: false, crashed: false, newlyUntrusted: true, reason: /2 journal page\(s\).*corruption/ },
+  { name: 'clean + image mtime differs: untrusted', header: { state: 'clean' }, image: file(MTIME + 1n), trusted: false, crashed: false, newlyUntrusted: true, reason: /mtime/ },
+  { name: 'clean + mtime differs on a block device: trusted', header: { state: 'clean', imageMtimeNs: 0n }, image: blockDevice, trusted: true, crashed: false, newlyUntrusted: false },
+  { name: 'clean + block device with a recorded mtime: mtime not compared', header: { state: 'clean' }, image: blockDevice, trusted: true, crashed: false, newlyUntrusted: false },
+  { name: 'clean + header mtime unknown (0): trusted', header: { state: 'clean', imageMtimeNs: 0n }, image: file(12345n), trusted: true, crashed: false, newlyUntrusted: false },
+  { name: 'clean + same mtime: trusted', header: { state: 'clean' }, image: file(), trusted: true, crashed: false, newlyUntrusted: false },
+  { name: 'clean + no image facts: trusted', header: { state: 'clean' }, image: null, trusted: true, crashed: false, newlyUntrusted: false },
+  { name: 'clean + torn header slot only: trusted', header: { state: 'clean' }, report: { damagedHeaderSlots: [1], damagedPages: [] }, image: file(), trusted: true, crashed: false, newlyUntrusted: false },
+];
+
+describe('assessJournal', () => {
+  for (const c of cases) {
+    test(c.name, () => {
+      const v = assessJournal(header(c.header), c.report ?? cleanReport, c.boot ?? BOOT, c.image === undefined ? file() : c.image);
+      assert.equal(v.trusted, c.trusted, 'trusted');
+      assert.equal(v.crashed, c.crashed, 'crashed');
+      assert.equal(v.newlyUntrusted, c.newlyUntrusted, 'newlyUntrusted');
+      if (c.trusted) assert.equal(v.reason, '');
+      else assert.match(v.reason, c.reason ?? /./);
+      for (const e of v.events) assert.equal(typeof e, 'string');
+    });
+  }
+
+  test('events name the torn header slot and the torn pages', () => {
+    const v = assessJournal(header({ state: 'active' }), { damagedHeaderSlots: [0], damagedPages: [1, 2] }, BOOT, null);
+    assert.ok(v.events.some((e) => /header slot 0/.test(e)));
+    assert.ok(v.events.some((e) => /2 torn journal page/.test(e)));
+  });
+});
+
+describe('changes', () => {
+  const CS = 65536;
+
+  test('extentsOf merges adjacent clusters (also across pages) and clips the last extent', () => {
+    const imageSize = (2 * CLUSTERS_PER_PAGE + 10) * CS - 1000; // last cluster is partial
+    const count = Math.ceil(imageSize / CS);
+    const bm = new PagedBitmap(count);
+    bm.setRange(0, 0);
+    bm.setRange(1, 1); // adjacent: merges with 0
+    bm.setRange(5, 7);
+    bm.setRange(CLUSTERS_PER_PAGE - 1, CLUSTERS_PER_PAGE); // across the page boundary
+    bm.setRange(count - 2, count - 1);
+    assert.deepEqual(extentsOf(bm, CS, imageSize), [
+      { offset: 0, length: 2 * CS },
+      { offset: 5 * CS, length: 3 * CS },
+      { offset: (CLUSTERS_PER_PAGE - 1) * CS, length: 2 * CS },
+      { offset: (count - 2) * CS, length: CS + (CS - 1000) },
+    ]);
+    assert.deepEqual(extentsOf(new PagedBitmap(count), CS, imageSize), []);
+  });
+
+  test('changesReport: trusted lists the extents', () => {
+    const bm = new PagedBitmap(16);
+    bm.setRange(3, 4);
+    bm.setRange(15, 15);
+    const r = changesReport({ bitmap: bm, imageSize: 15 * CS + 10, clusterSize: CS, generation: 'g', trusted: true, reason: '' });
+    assert.deepEqual(r, {
+      imageSize: 15 * CS + 10, clusterSize: CS, generation: 'g', trusted: true, changedClusters: 3, totalClusters: 16,
+      changedBytes: 2 * CS + 10, extents: [{ offset: 3 * CS, length: 2 * CS }, { offset: 15 * CS, length: 10 }],
+    });
+    assert.equal('reason' in r, false);
+  });
+
+  test('changesReport: untrusted is one extent over the whole image, with the reason', () => {
+    const bm = new PagedBitmap(16);
+    bm.setRange(3, 4);
+    const r = changesReport({ bitmap: bm, imageSize: 16 * CS - 7, clusterSize: CS, generation: 'g', trusted: false, reason: 'host restarted' });
+    assert.equal(r.trusted, false);
+    assert.equal(r.reason, 'host restarted');
+    assert.deepEqual(r.extents, [{ offset: 0, length: 16 * CS - 7 }]);
+    assert.equal(r.changedBytes, 16 * CS - 7);
+    assert.equal(r.changedClusters, 2); // what the bitmap says, for information
+    assert.equal(r.totalClusters, 16);
+    const noReason = changesReport({ bitmap: bm, imageSize: 100, clusterSize: CS, generation: 'g', trusted: false, reason: '' });
+    assert.equal(noReason.reason, 'journal is untrusted');
+  });
+});
