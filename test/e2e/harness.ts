@@ -37,22 +37,9 @@ export interface RunResult {
   stderr: string;
 }
 
-export interface Extent {
-  offset: number;
-  length: number;
-}
-
-export interface ChangesJson {
-  imageSize: number;
-  clusterSize: number;
-  generation: string;
-  trusted: boolean;
-  reason?: string;
-  changedClusters: number;
-  totalClusters: number;
-  changedBytes: number;
-  extents: Extent[];
-}
+/** What `changes --json` prints: the consumer-facing report, one type with the code that makes it. */
+export type { Extent, ChangesReport as ChangesJson } from '../../src/journal/changes.js';
+import type { Extent, ChangesReport as ChangesJson } from '../../src/journal/changes.js';
 
 export interface StatusJson {
   source: 'mount' | 'journal';
