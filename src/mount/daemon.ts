@@ -28,6 +28,7 @@ import { ErrnoError, errno, errnoNameOf } from '../util/errno.js';
 import { readMounts } from '../util/mountinfo.js';
 import { ensureRuntimeDir, mountPaths, type MountPaths } from '../util/runtime.js';
 import { flushLogs, type Logger } from '../util/logger.js';
+import { formatSizeShort } from '../util/size.js';
 
 export interface MountConfig {
   image: string;
@@ -207,7 +208,7 @@ export class MountDaemon {
     try {
       const { journal, verdict } = opened;
       for (const e of verdict.events) this.note(e);
-      if (opened.created) this.note(`created journal ${c.journal} (cluster size ${journal.clusterSize})`);
+      if (opened.created) this.note(`created journal ${c.journal} (cluster size ${formatSizeShort(journal.clusterSize)})`);
       if (verdict.newlyUntrusted) {
         this.log.warn({ reason: verdict.reason }, `journal is untrusted: ${verdict.reason}`);
         await journal.markUntrusted(verdict.reason);
