@@ -362,6 +362,8 @@ export class MountDaemon {
     const clean = await this.releaseBacking(reason);
     if (this.lifecycle.is('ejecting')) {
       if (clean) this.lifecycle.moveTo('ejected', `${reason}; journal closed clean; 'trackfs resume' once it is back`);
+      // The image's device gone is `removed` (ENODEV); only the journal unusable is `failed` (EIO).
+      else if (v.what === 'journal') this.lifecycle.moveTo('failed', `${reason}; the journal could not be closed clean`);
       else this.lifecycle.moveTo('removed', `${reason}; the journal could not be closed clean`);
     }
   }
