@@ -236,15 +236,15 @@ async function scaleTest(opts: Options): Promise<{ imageBytes: number; mountMs: 
   const image = join(dir, 'huge.raw');
   const mnt = join(dir, 'mnt');
   mkdirSync(mnt);
-  // ext4 caps a file just below 16 TiB (4 KiB blocks): take the largest the file system allows.
-  let size = 16 * 1024 ** 4;
-  for (;;) {
-    if (spawnSync('truncate', ['-s', String(size), image]).status === 0) break;
-    size -= 1024 * 1024;
-    if (size < 15 * 1024 ** 4) throw new Error('cannot create a ~16 TiB sparse file here');
-  }
   const env = { ...process.env, TRACKFS_RUNTIME_DIR: join(dir, 'run') };
   try {
+    // ext4 caps a file just below 16 TiB (4 KiB blocks): take the largest the file system allows.
+    let size = 16 * 1024 ** 4;
+    for (;;) {
+      if (spawnSync('truncate', ['-s', String(size), image]).status === 0) break;
+      size -= 1024 * 1024;
+      if (size < 15 * 1024 ** 4) throw new Error('cannot create a ~16 TiB sparse file here');
+    }
     const t0 = process.hrtime.bigint();
     execFileSync(process.execPath, [BIN, 'mount', image, mnt, '--log-level', 'warn'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     const mountMs = Number((process.hrtime.bigint() - t0) / 1_000_000n);
