@@ -140,6 +140,7 @@ export class MountDaemon {
   private imageFailures = 0;
   private probing = false;
   private selfUnmounting = false;
+  private resuming = false;
   /** A backing call timed out and may never return: a normal exit would wait for it forever. */
   private stuckBackingCalls = false;
   private readonly startedAt = Date.now();
@@ -318,6 +319,16 @@ export class MountDaemon {
   async resume(): Promise<{ state: MountState; trusted: boolean; reason?: string }> {
     if (this.lifecycle.state === 'active') return { state: 'active', trusted: this.backing?.opened.journal.state !== 'untrusted' };
     if (this.lifecycle.state !== 'ejected') throw new ErrnoError('EINVAL', `cannot resume: mount is ${this.lifecycle.state}`);
+    if (this.resuming) throw new ErrnoError('EBUSY', 'cannot resume: a resume is already under way');
+    this.resuming = true;
+    try {
+      return await this.reattach();
+    } finally {
+      this.resuming = false;
+    }
+  }
+
+  private async reattach(): Promise<{ state: MountState; trusted: boolean; reason?: string }> {
     const before = this.released;
     const facts = await inspectImage(this.config.image);
     if (before && facts.identity !== before.identity) {
