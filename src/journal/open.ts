@@ -11,7 +11,7 @@ import { currentBootId } from '../util/boot-id.js';
 import { JournalFormatError } from './format.js';
 import { FileJournalIo, FaultInjectingIo, type JournalIo } from './journal-io.js';
 import { Journal, type LoadReport } from './journal.js';
-import { assessJournal, type ImageFacts, type Verdict } from './recovery.js';
+import { assessJournal, type ImageState, type Verdict } from './recovery.js';
 
 export const DEFAULT_CLUSTER_SIZE = 64 * 1024;
 
@@ -57,7 +57,7 @@ async function openIo(path: string, create: boolean, readOnly = false): Promise<
 
 export async function openJournalForMount(params: {
   path: string;
-  image: ImageFacts & { path: string };
+  image: ImageState & { path: string };
   /** null: take the journal's own, or the default for a new journal. */
   clusterSize: number | null;
   resetJournal: boolean;
@@ -125,7 +125,7 @@ export interface OfflineJournal {
   liveOwner: number;
 }
 
-export type ImageLookup = (path: string) => Promise<{ facts: ImageFacts | null; note?: string }>;
+export type ImageLookup = (path: string) => Promise<{ facts: ImageState | null; note?: string }>;
 
 /** Reads a journal without changing it; the caller closes it with abandon(). */
 export async function openJournalOffline(path: string, lookImage: ImageLookup): Promise<OfflineJournal> {

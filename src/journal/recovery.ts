@@ -6,7 +6,8 @@
 import type { JournalHeader } from './format.js';
 import type { LoadReport } from './journal.js';
 
-export interface ImageFacts {
+/** What recovery needs to know of the image now (a subset of volume/image.ts ImageFacts). */
+export interface ImageState {
   mtimeNs: bigint;
   size: number;
   /** A block device has no meaningful mtime: changes made while unmounted cannot be seen. */
@@ -25,7 +26,7 @@ export interface Verdict {
   events: string[];
 }
 
-export function assessJournal(header: Readonly<JournalHeader>, report: LoadReport, currentBootId: string, image: ImageFacts | null): Verdict {
+export function assessJournal(header: Readonly<JournalHeader>, report: LoadReport, currentBootId: string, image: ImageState | null): Verdict {
   const events: string[] = [];
   for (const slot of report.damagedHeaderSlots) events.push(`header slot ${slot} did not verify (torn write); the other slot was used`);
   const torn = report.damagedPages.length;

@@ -14,6 +14,7 @@ import { readdir, readlink, stat, writeFile, unlink, realpath } from 'node:fs/pr
 import { dirname } from 'node:path';
 import type { Durability } from '../journal/format.js';
 import { openJournalForMount, type OpenedJournal } from '../journal/open.js';
+import type { Journal } from '../journal/journal.js';
 import { changesReport, type ChangesReport } from '../journal/changes.js';
 import { ChangeTracker, UntrackedWrites, type WriteTracker } from '../tracker/tracker.js';
 import { ImageFile, inspectImage, majorMinor, type ImageFacts } from '../volume/image.js';
@@ -115,6 +116,17 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   }
 }
 
+/** What status shows of a journal; kept after release so status still describes it. */
+interface JournalView {
+  header: ReturnType<Journal['headerSnapshot']>;
+  changed: number;
+  total: number;
+}
+
+function journalView(j: Journal): JournalView {
+  return { header: j.headerSnapshot(), changed: j.cache.marked.countSet(), total: j.clusterCount };
+}
+
 /** The handles a mount holds on the image and the journal; absent while ejected or removed. */
 interface Backing {
   facts: ImageFacts;
@@ -146,7 +158,7 @@ export class MountDaemon {
   private readonly startedAt = Date.now();
   private readonly events: string[] = [];
   /** The journal as last seen, so status still describes it while the backing is released. */
-  private lastJournalView: { header: ReturnType<OpenedJournal['journal']['headerSnapshot']>; changed: number; total: number } | null = null;
+  private lastJournalView: JournalView | null = null;
 
   constructor(private readonly config: MountConfig, private readonly log: Logger) {
     this.lifecycle.onTransition((t) => {
@@ -276,7 +288,6 @@ export class MountDaemon {
       this.log.warn({ answered: n }, `release: answered ${n} stuck request(s) without waiting for the backing store`);
     }
     const j = b.opened.journal;
-    this.lastJournalView = { header: j.headerSnapshot(), changed: j.cache.marked.countSet(), total: j.clusterCount };
     let mtimeNs: bigint | null = null;
     let clean = false;
     if (this.config.readOnly) {
@@ -296,7 +307,7 @@ export class MountDaemon {
     await step('image close', () => b.image.close());
     this.volume?.detach();
     this.released = { identity: b.facts.identity, generation: j.generation, clean };
-    this.lastJournalView.header = j.headerSnapshot();
+    this.lastJournalView = journalView(j);
     this.backing = null;
     this.log.info({ why, journalClean: clean, errors }, `released image and journal handles (${why})`);
     return clean;
@@ -438,7 +449,7 @@ export class MountDaemon {
   status(): Record<string, unknown> {
     const c = this.config;
     const j = this.backing?.opened.journal;
-    const view = j ? { header: j.headerSnapshot(), changed: j.cache.marked.countSet(), total: j.clusterCount } : this.lastJournalView;
+    const view = j ? journalView(j) : this.lastJournalView;
     const h = view?.header;
     const stats = j?.stats;
     return {
@@ -522,8 +533,7 @@ export class MountDaemon {
     if (!lazy) {
       // FUSE sends RELEASE asynchronously: a descriptor closed just before this request may not be
       // counted down yet (`dd ... of=MNT/volume; trackfs unmount MNT` raced). Give it a moment.
-      const until = Date.now() + RELEASE_GRACE_MS;
-      while ((this.volume?.openCount ?? 0) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      if (this.volume) await withTimeout(this.volume.whenAllClosed(), RELEASE_GRACE_MS, 'release of closed descriptors').catch(() => {});
       const open = this.volume?.openCount ?? 0;
       if (open > 0) throw new ErrnoError('EBUSY', `volume is open (${open} descriptor${open > 1 ? 's' : ''}); close it first or use --lazy`);
       // Unmount first: once the kernel has let go, no request can arrive after the journal is closed.

@@ -4,7 +4,7 @@
  * and libuv joins its threads at exit, so the command could never end. A child can be killed.
  */
 import { execFile } from 'node:child_process';
-import type { ImageFacts } from '../journal/recovery.js';
+import type { ImageState } from '../journal/recovery.js';
 
 const PROBE = `
 const fs = require('node:fs');
@@ -13,7 +13,7 @@ fs.stat(process.argv[1], { bigint: true }, (err, st) => {
   process.stdout.write(JSON.stringify({ file: st.isFile(), block: st.isBlockDevice(), size: String(st.size), mtimeNs: String(st.mtimeNs) }));
 });`;
 
-export type ProbeResult = { facts: ImageFacts } | { missing: string } | { timedOut: true };
+export type ProbeResult = { facts: ImageState } | { missing: string } | { timedOut: true };
 
 export function probeImage(path: string, timeoutMs = 3000): Promise<ProbeResult> {
   return new Promise((resolve) => {

@@ -83,7 +83,7 @@ export class Volume {
 
   release(): void {
     if (this.openHandles > 0) this.openHandles--;
-    if (this.openHandles === 0) this.wake('closed');
+    if (this.openHandles === 0) this.wakeClosed();
   }
 
   /** Resolves when no descriptor is open on the volume. */
@@ -194,7 +194,7 @@ export class Volume {
       this.pending.delete(req);
       req.abort(result);
     }
-    if (n > 0) this.wake('drain');
+    if (n > 0) this.wakeDrained();
     return n;
   }
 
@@ -221,16 +221,21 @@ export class Volume {
     if (req.answered) return false;
     req.answered = true;
     this.pending.delete(req);
-    if (this.pending.size === 0) this.wake('drain');
+    this.wakeDrained();
     return true;
   }
 
-  private wake(which: 'drain' | 'closed'): void {
-    if (which === 'drain' && this.pending.size > 0) return;
-    const list = which === 'drain' ? this.drainWaiters : this.closedWaiters;
-    if (list.length === 0) return;
-    if (which === 'drain') this.drainWaiters = []; else this.closedWaiters = [];
-    for (const w of list) w();
+  private wakeDrained(): void {
+    if (this.pending.size > 0 || this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private wakeClosed(): void {
+    const waiters = this.closedWaiters;
+    this.closedWaiters = [];
+    for (const w of waiters) w();
   }
 
   private takeBuffer(n: number): Buffer {

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { assessJournal, type ImageFacts } from '../../src/journal/recovery.js';
+import { assessJournal, type ImageState } from '../../src/journal/recovery.js';
 import { changesReport, extentsOf } from '../../src/journal/changes.js';
 import { PagedBitmap } from '../../src/journal/bitmap.js';
 import { CLUSTERS_PER_PAGE, type JournalHeader } from '../../src/journal/format.js';
@@ -19,15 +19,15 @@ function header(over: Partial<JournalHeader>): JournalHeader {
 }
 
 const cleanReport: LoadReport = { damagedHeaderSlots: [], damagedPages: [] };
-const file = (mtimeNs: bigint = MTIME): ImageFacts => ({ mtimeNs, size: 1 << 30, isBlockDevice: false });
-const blockDevice: ImageFacts = { mtimeNs: 5n, size: 1 << 30, isBlockDevice: true };
+const file = (mtimeNs: bigint = MTIME): ImageState => ({ mtimeNs, size: 1 << 30, isBlockDevice: false });
+const blockDevice: ImageState = { mtimeNs: 5n, size: 1 << 30, isBlockDevice: true };
 
 interface Case {
   name: string;
   header: Partial<JournalHeader>;
   report?: LoadReport;
   boot?: string;
-  image?: ImageFacts | null;
+  image?: ImageState | null;
   trusted: boolean;
   crashed: boolean;
   newlyUntrusted: boolean;
