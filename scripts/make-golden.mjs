@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Writes test/fixtures/golden-v1.trackfs, the committed journal that pins format version 1
-// (docs/journal-format.md, "The golden file"). Deterministic: no random generation, no clock, so
-// running it again reproduces the committed bytes exactly. Build first (npx tsc -p tsconfig.json).
+// Writes test/fixtures/golden-v1.trackfs and golden-v2.trackfs, the committed journals that pin
+// format versions 1 and 2 (docs/journal-format.md, "The golden files"). Deterministic: no random
+// generation, no clock, so running it again reproduces the committed bytes exactly. Build first
+// (npx tsc -p tsconfig.json).
 //
-//   node scripts/make-golden.mjs            write the file
-//   node scripts/make-golden.mjs --check    exit 1 if the committed file differs from what this makes
+//   node scripts/make-golden.mjs            write the files
+//   node scripts/make-golden.mjs --check    exit 1 if a committed file differs from what this makes
 //
 // The file is written byte by byte with the encoders (not through Journal.create) so that its
 // contents do not depend on randomness or the time of day.
@@ -14,8 +15,12 @@ import {
   CLUSTERS_PER_PAGE,
   clusterCountFor,
   encodeHeader,
+  encodeMetaPage,
   encodePage,
-  FORMAT_VERSION,
+  ERA_PAGES_PER_BITMAP_PAGE,
+  ERAS_PER_PAGE,
+  eraIndexOffset,
+  eraPagesOffset,
   HEADER_SLOT_SIZE,
   headerSlotFor,
   journalFileSize,
@@ -25,6 +30,7 @@ import {
 } from '../dist/src/journal/format.js';
 
 const out = fileURLToPath(new URL('../test/fixtures/golden-v1.trackfs', import.meta.url));
+const outV2 = fileURLToPath(new URL('../test/fixtures/golden-v2.trackfs', import.meta.url));
 
 const IMAGE_SIZE = 10 * 1024 ** 3 + 12345; // 163841 clusters of 64 KiB, the last one 12345 bytes
 const CLUSTER_SIZE = 64 * 1024;
@@ -33,7 +39,7 @@ const OLD_GENERATION = 'fedcba9876543210fedcba9876543210';
 const BOOT_ID = '6f1c2a9e-0d44-4b7e-9a51-2a3c7e5d9b10';
 
 const base = {
-  version: FORMAT_VERSION,
+  version: 1,
   imageSize: IMAGE_SIZE,
   clusterSize: CLUSTER_SIZE,
   generation: GENERATION,
@@ -61,7 +67,7 @@ function bitsFor(pageIndex, clusters) {
   return bits;
 }
 
-const size = journalFileSize(IMAGE_SIZE, CLUSTER_SIZE);
+const size = journalFileSize(IMAGE_SIZE, CLUSTER_SIZE, 1);
 if (size > 64 * 1024) throw new Error(`golden journal would be ${size} bytes; keep it under 64 KiB`);
 const file = Buffer.alloc(size); // pages 2 and 4 stay all zero: never written
 
@@ -73,14 +79,55 @@ const stalePage = 3;
 encodePage(file.subarray(pageOffset(stalePage), pageOffset(stalePage) + PAGE_SIZE), stalePage, OLD_GENERATION,
   bitsFor(stalePage, Array.from({ length: 8 }, (_, i) => stalePage * CLUSTERS_PER_PAGE + i)));
 
+/* ------------------------------------------------------------------ version 2 ---- */
+// 300 MiB + 12345 bytes at 4 KiB clusters: 76804 clusters (the last one 57 bytes), 3 bitmap pages. Epoch 4 is current:
+// checkpoints 1-3 were taken. The file ends after the era pages of bitmap page 0 (the only page
+// ever folded): a reader takes the missing rest as zeros.
+const V2 = {
+  imageSize: 300 * 1024 ** 2 + 12345,
+  clusterSize: 4096,
+  generation: '00112233445566778899aabbccddeeff',
+};
+const v2Header = {
+  version: 2, imageSize: V2.imageSize, clusterSize: V2.clusterSize, generation: V2.generation, reason: '', durability: 'strict',
+  createdAt: 1_700_000_000_000, bootId: BOOT_ID, imagePath: '/images/golden2.img',
+  sequence: 9n, state: 'clean', updatedAt: 1_700_000_900_000, imageMtimeNs: 1_700_000_899_000_000_001n, pid: 0,
+  epoch: 4, lastCheckpointAt: 1_700_000_800_000, generationAt: 1_700_000_100_000,
+};
+const v2Older = { ...v2Header, sequence: 8n, state: 'active', updatedAt: 1_700_000_800_000, imageMtimeNs: 0n, pid: 4242 };
+const v2Pages = 3;
+const v2Size = eraPagesOffset(v2Pages, 1);
+const v2 = Buffer.alloc(v2Size);
+for (const h of [v2Header, v2Older]) encodeHeader(h).copy(v2, headerSlotFor(h.sequence) * HEADER_SLOT_SIZE);
+const page = (p) => v2.subarray(pageOffset(p), pageOffset(p) + PAGE_SIZE);
+// Page 0: the current epoch (4). Page 1: bits of epoch 2, not folded yet. Page 2: epoch 3.
+encodePage(page(0), 0, V2.generation, bitsFor(0, [3, 100]), 4);
+encodePage(page(1), 1, V2.generation, bitsFor(1, [32517, 32518, 32519]), 2);
+encodePage(page(2), 2, V2.generation, bitsFor(2, [76802]), 3);
+// Era index: only page 0 was ever folded, up to epoch 3.
+const index = new Uint32Array(ERAS_PER_PAGE);
+index[0] = 3;
+encodeMetaPage(v2.subarray(eraIndexOffset(v2Pages, 0), eraIndexOffset(v2Pages, 0) + PAGE_SIZE), 'era-index', 0, V2.generation, index);
+// Era pages of page 0: cluster 3 last written in epoch 1, 50 in 2, 1016 (second era page) in 3,
+// 32511 (the page's last cluster, last era page) in 1.
+const eras = new Uint32Array(CLUSTERS_PER_PAGE);
+eras[3] = 1; eras[50] = 2; eras[1016] = 3; eras[32511] = 1;
+for (let k = 0; k < ERA_PAGES_PER_BITMAP_PAGE; k++) {
+  const at = eraPagesOffset(v2Pages, 0) + k * PAGE_SIZE;
+  encodeMetaPage(v2.subarray(at, at + PAGE_SIZE), 'era', k, V2.generation, eras.subarray(k * ERAS_PER_PAGE, (k + 1) * ERAS_PER_PAGE));
+}
+
+const files = [[out, file], [outV2, v2]];
 if (process.argv.includes('--check')) {
-  const committed = readFileSync(out);
-  if (!committed.equals(file)) {
-    console.error(`${out} differs from what scripts/make-golden.mjs makes`);
-    process.exit(1);
+  let bad = 0;
+  for (const [path, bytes] of files) {
+    if (readFileSync(path).equals(bytes)) console.log(`${path} is up to date (${bytes.length} bytes)`);
+    else { console.error(`${path} differs from what scripts/make-golden.mjs makes`); bad++; }
   }
-  console.log(`${out} is up to date (${file.length} bytes)`);
+  process.exit(bad ? 1 : 0);
 } else {
-  writeFileSync(out, file);
-  console.log(`wrote ${out}: ${file.length} bytes, ${clusterCount} clusters, pages ${[...pages].join(', ')} (+ stale page ${stalePage})`);
+  for (const [path, bytes] of files) {
+    writeFileSync(path, bytes);
+    console.log(`wrote ${path}: ${bytes.length} bytes`);
+  }
 }

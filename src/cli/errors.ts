@@ -5,6 +5,11 @@ export const EXIT = {
   failure: 1,
   /** The command line was wrong. */
   usage: 2,
+  /**
+   * `changes --since`: the checkpoint is of another history or does not exist; the output lists the
+   * whole image (copy everything) and stderr says why.
+   */
+  baseUnavailable: 3,
 } as const;
 
 export class CliError extends Error {

@@ -9,6 +9,8 @@ import { unmountCommand } from './unmount.js';
 import { statusCommand } from './status.js';
 import { changesCommand } from './changes.js';
 import { ejectCommand, resumeCommand } from './eject.js';
+import { checkpointCommand } from './checkpoint.js';
+import { backupCommand } from './backup.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -74,8 +76,42 @@ export async function main(argv: string[]): Promise<void> {
         'List the changed byte ranges of a mount (MOUNTPOINT) or of a journal file (JOURNAL)',
         (y) => y
           .positional('target', { type: 'string', demandOption: true, describe: 'mountpoint or journal file' })
-          .option('json', { type: 'boolean', default: false, describe: 'print one JSON object with sorted, merged extents' }),
-        async (args) => { exitCode = await changesCommand(args.target!, args.json); },
+          .option('since', { type: 'string', describe: 'only what changed after this checkpoint id (GENERATION:NUMBER); default: since the history began' })
+          .option('json', { type: 'boolean', default: false, describe: 'print one JSON object with sorted, merged extents' })
+          .example('$0 changes /mnt/disk --since 3f2a9c1e7d0b:4 --json', 'what a backup from checkpoint 4 must copy'),
+        async (args) => { exitCode = await changesCommand(args.target!, args.since ?? null, args.json); },
+      )
+      .command(
+        'checkpoint <target>',
+        'End the current epoch of a mount (MOUNTPOINT) or of a journal file (JOURNAL) and print the checkpoint id',
+        (y) => y
+          .positional('target', { type: 'string', demandOption: true, describe: 'mountpoint or journal file' })
+          .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
+          .example('id=$($0 checkpoint /mnt/disk)', 'later: $0 changes /mnt/disk --since "$id"'),
+        async (args) => { await checkpointCommand(args.target!, args.json); },
+      )
+      .command(
+        'backup <source> <target>',
+        'Copy what changed in SOURCE (a mountpoint, or an image with its journal) into TARGET (an image of the same size; created as a full copy if missing)',
+        (y) => y
+          .positional('source', { type: 'string', demandOption: true, describe: 'trackfs mountpoint, or image file / block device (offline)' })
+          .positional('target', { type: 'string', demandOption: true, describe: 'backup image file or block device' })
+          .option('checkpoint', { type: 'boolean', default: false, describe: 'take a checkpoint first and copy up to it; writes during the copy go to the next epoch' })
+          .option('since', { type: 'string', describe: 'copy what changed after this checkpoint id (default: the one recorded in TARGET\'s sidecar)' })
+          .option('full', { type: 'boolean', default: false, describe: 'copy the whole image, whatever TARGET holds' })
+          .option('verify', { type: 'boolean', default: false, describe: 'read the copied ranges back from TARGET and compare SHA-256 checksums' })
+          .option('journal', { type: 'string', describe: 'journal of an offline SOURCE image (default: SOURCE.trackfs)' })
+          .option('sidecar', { type: 'string', describe: 'where TARGET\'s backup state is kept (default: TARGET.trackfs-backup)' })
+          .option('progress', { type: 'boolean', default: true, describe: 'show a progress bar on a terminal (--no-progress to hide it)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary' })
+          .example('$0 backup /mnt/disk /backup/disk.img --checkpoint', 'first run: a full copy; later runs: only what changed')
+          .example('$0 backup disk.img /backup/disk.img --checkpoint', 'the same, offline, from the image and disk.img.trackfs'),
+        async (args) => {
+          exitCode = await backupCommand({
+            source: args.source!, target: args.target!, journal: args.journal, since: args.since, checkpoint: args.checkpoint,
+            full: args.full, verify: args.verify, json: args.json, sidecar: args.sidecar, progress: args.progress,
+          });
+        },
       )
       .command(
         'eject <mountpoint>',
@@ -96,7 +132,7 @@ export async function main(argv: string[]): Promise<void> {
       .command('__daemon <config>', false, (y) => y.positional('config', { type: 'string', demandOption: true }), async (args) => {
         await daemonCommand(args.config!);
       })
-      .demandCommand(1, 'name a command: mount, unmount, status, changes, eject or resume')
+      .demandCommand(1, 'name a command: mount, unmount, status, changes, checkpoint, backup, eject or resume')
       .recommendCommands()
       .strict()
       .help()

@@ -1,17 +1,30 @@
 /** Status and changes of a journal file read offline (no daemon). */
-import { openJournalOffline } from '../journal/open.js';
-import { changesReport, type ChangesReport } from '../journal/changes.js';
+import { checkpointJournalFile, openJournalOffline, type ImageLookup } from '../journal/open.js';
+import { changesSince, type ChangesReport } from '../journal/changes.js';
+import type { CheckpointResult } from '../journal/journal.js';
+import type { Verdict } from '../journal/recovery.js';
+import { formatCheckpointId } from '../journal/checkpoint-id.js';
 import { probeImage } from '../volume/stat-probe.js';
 import { CliError } from './errors.js';
 
+const lookImage: ImageLookup = async (p) => {
+  const r = await probeImage(p);
+  if ('facts' in r) return { facts: r.facts };
+  if ('timedOut' in r) return { facts: null, note: `image ${p} did not answer within 3 s (stalled device?): not checked for changes made while unmounted` };
+  return { facts: null, note: `image ${p} cannot be checked (${r.missing}): changes made to it while unmounted cannot be detected` };
+};
+
 async function open(path: string) {
   try {
-    return await openJournalOffline(path, async (p) => {
-      const r = await probeImage(p);
-      if ('facts' in r) return { facts: r.facts };
-      if ('timedOut' in r) return { facts: null, note: `image ${p} did not answer within 3 s (stalled device?): not checked for changes made while unmounted` };
-      return { facts: null, note: `image ${p} cannot be checked (${r.missing}): changes made to it while unmounted cannot be detected` };
-    });
+    return await openJournalOffline(path, lookImage);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
+export async function offlineCheckpoint(path: string): Promise<{ result: CheckpointResult; verdict: Verdict }> {
+  try {
+    return await checkpointJournalFile(path, lookImage);
   } catch (e) {
     throw new CliError((e as Error).message);
   }
@@ -34,6 +47,9 @@ export async function offlineStatus(path: string): Promise<Record<string, unknow
       totalClusters: journal.clusterCount,
       changedClusters: journal.cache.marked.countSet(),
       generation: h.generation,
+      epoch: h.epoch,
+      latestCheckpoint: formatCheckpointId(h.generation, h.epoch - 1),
+      lastCheckpointAt: h.lastCheckpointAt ? new Date(h.lastCheckpointAt).toISOString() : null,
       durability: h.durability,
       createdAt: new Date(h.createdAt).toISOString(),
       updatedAt: new Date(h.updatedAt).toISOString(),
@@ -44,11 +60,12 @@ export async function offlineStatus(path: string): Promise<Record<string, unknow
   }
 }
 
-export async function offlineChanges(path: string): Promise<ChangesReport> {
+export async function offlineChanges(path: string, since: string | null): Promise<ChangesReport> {
   const { journal, verdict } = await open(path);
   try {
-    const h = journal.headerSnapshot();
-    return changesReport({ bitmap: journal.cache.marked, imageSize: h.imageSize, clusterSize: h.clusterSize, generation: h.generation, trusted: verdict.trusted, reason: verdict.reason });
+    return await changesSince(journal, since, verdict);
+  } catch (e) {
+    throw new CliError((e as Error).message);
   } finally {
     await journal.abandon();
   }

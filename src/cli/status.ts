@@ -29,8 +29,12 @@ export function formatStatus(s: Status): string {
   if (s['source'] === 'mount') lines.push(row('journal', `${s['journal']} (${s['journalState']})`));
   lines.push(row('durability', `${s['durability']}${s['readOnly'] ? ', read-only' : ''}${s['tracking'] === false ? ', TRACKING OFF' : ''}`));
   const cs = typeof s['clusterSize'] === 'number' ? formatSizeShort(s['clusterSize'] as number) : '?';
-  lines.push(row('clusters', `${s['changedClusters']} of ${s['totalClusters']} changed (${cs} each)`));
+  const epochNote = typeof s['epoch'] === 'number' && (s['epoch'] as number) > 1 ? ` since checkpoint ${s['latestCheckpoint']}` : '';
+  lines.push(row('clusters', `${s['changedClusters']} of ${s['totalClusters']} changed${epochNote} (${cs} each)`));
   lines.push(row('generation', s['generation']));
+  if (s['latestCheckpoint']) {
+    lines.push(row('checkpoint', s['lastCheckpointAt'] ? `${s['latestCheckpoint']} at ${s['lastCheckpointAt']}` : `none yet (${s['latestCheckpoint']} is the start of the history)`));
+  }
   lines.push(row('trusted', s['trusted'] ? 'yes' : `NO: ${s['reason'] ?? 'unknown reason'}`));
   if (s['source'] === 'mount') {
     lines.push(row('last commit', `${s['lastCommitAt'] ?? 'none yet'} (${s['commits']} commits, ${s['syncs']} syncs)`));

@@ -1,6 +1,6 @@
 /** The CLI's side of the control channel. */
 import { createConnection } from 'node:net';
-import { MAX_MESSAGE_BYTES, type ControlReply, type ControlRequest } from './protocol.js';
+import { MAX_REPLY_BYTES, type ControlReply, type ControlRequest } from './protocol.js';
 
 export class ControlUnavailable extends Error {
   constructor(readonly socketPath: string, readonly reason: string) {
@@ -31,7 +31,7 @@ export function callDaemon<T>(socketPath: string, req: ControlRequest, timeoutMs
     sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
     sock.on('data', (chunk: string) => {
       data += chunk;
-      if (data.length > MAX_MESSAGE_BYTES) finish(() => reject(new ControlRemoteError('EPROTO', 'oversized reply from daemon')));
+      if (data.length > MAX_REPLY_BYTES) finish(() => reject(new ControlRemoteError('EPROTO', 'oversized reply from daemon')));
     });
     sock.on('end', () => {
       finish(() => {

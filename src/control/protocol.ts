@@ -5,7 +5,8 @@
  */
 export type ControlRequest =
   | { op: 'status' }
-  | { op: 'changes' }
+  | { op: 'changes'; since?: string | null }
+  | { op: 'checkpoint' }
   | { op: 'unmount'; lazy: boolean }
   | { op: 'sync' }
   | { op: 'eject' }
@@ -18,3 +19,5 @@ export type ControlReply =
   | { ok: false; error: { code: string; message: string } };
 
 export const MAX_MESSAGE_BYTES = 1 << 20;
+/** A change list of a big, scattered image is large; it is still one JSON line. */
+export const MAX_REPLY_BYTES = 1 << 30;

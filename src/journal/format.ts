@@ -1,10 +1,18 @@
 /**
- * On-disk layout of a trackfs journal, version 1. This file is the contract; docs/journal-format.md
- * describes the same bytes for people, and test/fixtures/golden-v1.trackfs pins them.
+ * On-disk layout of a trackfs journal, version 2 (version 1 is read too). This file is the
+ * contract; docs/journal-format.md describes the same bytes for people, and
+ * test/fixtures/golden-v1.trackfs and golden-v2.trackfs pin them.
  *
  *   offset 0      header slot A (4096 bytes)
  *   offset 4096   header slot B (4096 bytes)
- *   offset 8192   bitmap page 0, page 1, ... (4096 bytes each)
+ *   offset 8192   bitmap page 0, page 1, ... (4096 bytes each): the writes of one epoch each
+ *   then          era index pages: per bitmap page, the newest epoch folded into its era pages
+ *   then          era pages: per cluster, the last closed epoch it was written in (32 per bitmap page)
+ *
+ * Epochs (version 2): a checkpoint ends the current epoch. A bitmap page is tagged with the epoch
+ * its bits belong to; a page of an older epoch still holds that epoch's bits until its first
+ * rewrite, which first folds them into the era pages (era = max(era, epoch)). So the hot path stays
+ * a bitmap, a checkpoint writes only the header, and history costs a fold per page per epoch.
  *
  * Header writes alternate between the two slots and carry a sequence number: a torn header write
  * damages only the slot being written, and the other slot still holds the previous state. The
@@ -20,9 +28,13 @@
 import { crc32 } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** Versions this trackfs reads. A version 1 journal is one epoch (1) with no history. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 export const HEADER_MAGIC = Buffer.from('TRKFSJNL', 'latin1');
 export const PAGE_MAGIC = Buffer.from('TKPG', 'latin1');
+export const ERA_MAGIC = Buffer.from('TKER', 'latin1');
+export const ERA_INDEX_MAGIC = Buffer.from('TKEI', 'latin1');
 export const HEADER_SLOT_SIZE = 4096;
 export const HEADER_SLOT_COUNT = 2;
 export const PAGE_SIZE = 4096;
@@ -31,6 +43,10 @@ export const PAGE_BITMAP_BYTES = PAGE_SIZE - PAGE_HEADER_SIZE;
 export const CLUSTERS_PER_PAGE = PAGE_BITMAP_BYTES * 8;
 export const PAGES_OFFSET = HEADER_SLOT_SIZE * HEADER_SLOT_COUNT;
 export const GENERATION_BYTES = 16;
+/** u32 entries in an era page or an era index page (4064 / 4). */
+export const ERAS_PER_PAGE = PAGE_BITMAP_BYTES / 4;
+/** Era pages per bitmap page: 32 * 1016 = 32512 clusters, exactly one bitmap page's worth. */
+export const ERA_PAGES_PER_BITMAP_PAGE = CLUSTERS_PER_PAGE / ERAS_PER_PAGE;
 
 export const MIN_CLUSTER_SIZE = 4096;
 export const MAX_CLUSTER_SIZE = 64 * 1024 * 1024;
@@ -70,6 +86,12 @@ export interface JournalHeader {
   pid: number;
   /** Informational: the image the journal was created for. */
   imagePath: string;
+  /** The current epoch (>= 1). Checkpoint n ends epoch n; checkpoint 0 is the generation's start. */
+  epoch: number;
+  /** When the last checkpoint was taken; 0: none in this generation. */
+  lastCheckpointAt: number;
+  /** When the current generation began. */
+  generationAt: number;
 }
 
 export class JournalFormatError extends Error {
@@ -98,8 +120,24 @@ export function pageOffset(pageIndex: number): number {
   return PAGES_OFFSET + pageIndex * PAGE_SIZE;
 }
 
-export function journalFileSize(imageSize: number, clusterSize: number): number {
-  return pageOffset(pageCountFor(clusterCountFor(imageSize, clusterSize)));
+export function eraIndexPageCount(pageCount: number): number {
+  return Math.ceil(pageCount / ERAS_PER_PAGE);
+}
+
+/** Offset of era index page `q` in a journal of `pageCount` bitmap pages. */
+export function eraIndexOffset(pageCount: number, q: number): number {
+  return pageOffset(pageCount) + q * PAGE_SIZE;
+}
+
+/** Offset of the first of the era pages that belong to bitmap page `p`. */
+export function eraPagesOffset(pageCount: number, p: number): number {
+  return eraIndexOffset(pageCount, eraIndexPageCount(pageCount)) + p * ERA_PAGES_PER_BITMAP_PAGE * PAGE_SIZE;
+}
+
+/** Version 1 ends after the bitmap pages; version 2 adds the era index and the era pages. */
+export function journalFileSize(imageSize: number, clusterSize: number, version = FORMAT_VERSION): number {
+  const pages = pageCountFor(clusterCountFor(imageSize, clusterSize));
+  return version === 1 ? pageOffset(pages) : eraPagesOffset(pages, pages);
 }
 
 export function isValidClusterSize(n: number): boolean {
@@ -135,6 +173,10 @@ const H_REASON_LEN = 124; // u16
 const H_REASON = 126; // up to 510 bytes UTF-8
 const H_IMAGE_PATH_LEN = 636; // u16
 const H_IMAGE_PATH = 638; // up to 2048 bytes UTF-8
+// Version 2 only; zero in version 1.
+const H_EPOCH = 2688; // u32
+const H_LAST_CHECKPOINT_AT = 2696; // u64 ms
+const H_GENERATION_AT = 2704; // u64 ms
 
 function truncateUtf8(s: string, max: number): Buffer {
   let b = Buffer.from(s, 'utf8');
@@ -165,6 +207,11 @@ export function encodeHeader(h: JournalHeader): Buffer {
   const imagePath = truncateUtf8(h.imagePath, MAX_IMAGE_PATH_BYTES);
   buf.writeUInt16LE(imagePath.length, H_IMAGE_PATH_LEN);
   imagePath.copy(buf, H_IMAGE_PATH);
+  if (h.version >= 2) {
+    buf.writeUInt32LE(h.epoch, H_EPOCH);
+    buf.writeBigUInt64LE(BigInt(h.lastCheckpointAt), H_LAST_CHECKPOINT_AT);
+    buf.writeBigUInt64LE(BigInt(h.generationAt), H_GENERATION_AT);
+  }
   buf.writeUInt32LE(checksum(buf, H_CRC), H_CRC);
   return buf;
 }
@@ -180,8 +227,8 @@ export function decodeHeader(buf: Buffer): JournalHeader {
     throw new JournalFormatError('bad-checksum', 'header checksum mismatch (torn or corrupt)');
   }
   const version = slot.readUInt32LE(H_VERSION);
-  if (version !== FORMAT_VERSION) {
-    throw new JournalFormatError('bad-version', `unsupported journal format version ${version} (this trackfs reads ${FORMAT_VERSION})`);
+  if (!READABLE_VERSIONS.includes(version)) {
+    throw new JournalFormatError('bad-version', `unsupported journal format version ${version} (this trackfs reads ${READABLE_VERSIONS.join(' and ')})`);
   }
   const state = STATE_CODES[slot.readUInt8(H_STATE)];
   const durability = DURABILITY_CODES[slot.readUInt8(H_DURABILITY)];
@@ -189,6 +236,9 @@ export function decodeHeader(buf: Buffer): JournalHeader {
   const imageSize = Number(slot.readBigUInt64LE(H_IMAGE_SIZE));
   const reasonLen = slot.readUInt16LE(H_REASON_LEN);
   const pathLen = slot.readUInt16LE(H_IMAGE_PATH_LEN);
+  const createdAt = Number(slot.readBigUInt64LE(H_CREATED_AT));
+  const epoch = version >= 2 ? slot.readUInt32LE(H_EPOCH) : 1;
+  if (epoch < 1 || epoch === 0xffffffff) throw new JournalFormatError('bad-field', 'header field out of range');
   if (!state || !durability || !isValidClusterSize(clusterSize) || !Number.isSafeInteger(imageSize) || imageSize <= 0
     || reasonLen > MAX_REASON_BYTES || pathLen > MAX_IMAGE_PATH_BYTES) {
     throw new JournalFormatError('bad-field', 'header field out of range');
@@ -202,12 +252,15 @@ export function decodeHeader(buf: Buffer): JournalHeader {
     state,
     durability,
     reason: slot.subarray(H_REASON, H_REASON + reasonLen).toString('utf8'),
-    createdAt: Number(slot.readBigUInt64LE(H_CREATED_AT)),
+    createdAt,
     updatedAt: Number(slot.readBigUInt64LE(H_UPDATED_AT)),
     imageMtimeNs: slot.readBigUInt64LE(H_IMAGE_MTIME_NS),
     pid: slot.readUInt32LE(H_PID),
     bootId: slot.subarray(H_BOOT_ID, H_BOOT_ID + BOOT_ID_BYTES).toString('latin1').replace(/\0+$/, ''),
     imagePath: slot.subarray(H_IMAGE_PATH, H_IMAGE_PATH + pathLen).toString('utf8'),
+    epoch,
+    lastCheckpointAt: version >= 2 ? Number(slot.readBigUInt64LE(H_LAST_CHECKPOINT_AT)) : 0,
+    generationAt: version >= 2 ? Number(slot.readBigUInt64LE(H_GENERATION_AT)) : createdAt,
   };
 }
 
@@ -249,14 +302,19 @@ export function chooseHeader(headerArea: Buffer): HeaderChoice {
 const P_MAGIC = 0; // 4 bytes
 const P_CRC = 4; // u32, crc32 of the page with this field zeroed
 const P_INDEX = 8; // u32
+const P_EPOCH = 12; // u32: bitmap pages, the epoch of the bits (0 in version 1, read as 1); zero in era pages
 const P_GENERATION = 16; // 16 bytes
-// bytes 12..16 reserved (zero); bitmap from PAGE_HEADER_SIZE
+// bitmap (or u32 entries) from PAGE_HEADER_SIZE
 
-/** Encodes a page into `out` (PAGE_SIZE bytes), copying the bits: the caller's bitmap stays live. */
-export function encodePage(out: Buffer, index: number, generation: string, bits: Uint8Array | undefined): Buffer {
+/**
+ * Encodes a bitmap page into `out` (PAGE_SIZE bytes), copying the bits: the caller's bitmap stays
+ * live. `epoch` 0 writes a version 1 page.
+ */
+export function encodePage(out: Buffer, index: number, generation: string, bits: Uint8Array | undefined, epoch = 0): Buffer {
   out.fill(0, 0, PAGE_HEADER_SIZE);
   PAGE_MAGIC.copy(out, P_MAGIC);
   out.writeUInt32LE(index, P_INDEX);
+  out.writeUInt32LE(epoch, P_EPOCH);
   out.write(generation, P_GENERATION, GENERATION_BYTES, 'hex');
   if (bits) out.set(bits.subarray(0, PAGE_BITMAP_BYTES), PAGE_HEADER_SIZE);
   else out.fill(0, PAGE_HEADER_SIZE);
@@ -266,7 +324,7 @@ export function encodePage(out: Buffer, index: number, generation: string, bits:
 
 export type DecodedPage =
   | { kind: 'empty' }
-  | { kind: 'valid'; bits: Uint8Array }
+  | { kind: 'valid'; bits: Uint8Array; epoch: number }
   | { kind: 'stale' }
   | { kind: 'damaged'; why: string };
 
@@ -288,5 +346,46 @@ export function decodePage(buf: Buffer, index: number, generation: string): Deco
   if (page.readUInt32LE(P_CRC) !== checksum(Buffer.from(page), P_CRC)) return { kind: 'damaged', why: 'checksum mismatch' };
   if (page.readUInt32LE(P_INDEX) !== index) return { kind: 'damaged', why: `page index ${page.readUInt32LE(P_INDEX)} at position ${index}` };
   if (page.toString('hex', P_GENERATION, P_GENERATION + GENERATION_BYTES) !== generation) return { kind: 'stale' };
-  return { kind: 'valid', bits: new Uint8Array(page.subarray(PAGE_HEADER_SIZE)) };
+  return { kind: 'valid', bits: new Uint8Array(page.subarray(PAGE_HEADER_SIZE)), epoch: page.readUInt32LE(P_EPOCH) || 1 };
+}
+
+/* ------------------------------------------------------- era and era index pages ---- */
+// Same 32-byte header as a bitmap page (epoch field zero), then ERAS_PER_PAGE u32 entries.
+
+export type MetaKind = 'era' | 'era-index';
+
+function metaMagic(kind: MetaKind): Buffer {
+  return kind === 'era' ? ERA_MAGIC : ERA_INDEX_MAGIC;
+}
+
+/** Encodes an era page (entries: the era of each of its clusters) or an era index page. */
+export function encodeMetaPage(out: Buffer, kind: MetaKind, index: number, generation: string, entries: Uint32Array): Buffer {
+  out.fill(0, 0, PAGE_HEADER_SIZE);
+  metaMagic(kind).copy(out, P_MAGIC);
+  out.writeUInt32LE(index, P_INDEX);
+  out.write(generation, P_GENERATION, GENERATION_BYTES, 'hex');
+  for (let i = 0; i < ERAS_PER_PAGE; i++) out.writeUInt32LE(entries[i] ?? 0, PAGE_HEADER_SIZE + 4 * i);
+  out.writeUInt32LE(crc32(out.subarray(0, PAGE_SIZE)), P_CRC);
+  return out;
+}
+
+export type DecodedMetaPage =
+  | { kind: 'empty' }
+  | { kind: 'valid'; entries: Uint32Array }
+  | { kind: 'stale' }
+  | { kind: 'damaged'; why: string };
+
+/** Decodes an era or era index page; the same four outcomes as a bitmap page. */
+export function decodeMetaPage(buf: Buffer, kind: MetaKind, index: number, generation: string): DecodedMetaPage {
+  if (buf.length < PAGE_SIZE) return isAllZero(buf) ? { kind: 'empty' } : { kind: 'damaged', why: 'truncated' };
+  const page = buf.subarray(0, PAGE_SIZE);
+  if (!page.subarray(P_MAGIC, P_MAGIC + 4).equals(metaMagic(kind))) {
+    return isAllZero(page) ? { kind: 'empty' } : { kind: 'damaged', why: 'bad magic' };
+  }
+  if (page.readUInt32LE(P_CRC) !== checksum(Buffer.from(page), P_CRC)) return { kind: 'damaged', why: 'checksum mismatch' };
+  if (page.readUInt32LE(P_INDEX) !== index) return { kind: 'damaged', why: `page index ${page.readUInt32LE(P_INDEX)} at position ${index}` };
+  if (page.toString('hex', P_GENERATION, P_GENERATION + GENERATION_BYTES) !== generation) return { kind: 'stale' };
+  const entries = new Uint32Array(ERAS_PER_PAGE);
+  for (let i = 0; i < ERAS_PER_PAGE; i++) entries[i] = page.readUInt32LE(PAGE_HEADER_SIZE + 4 * i);
+  return { kind: 'valid', entries };
 }

@@ -15,6 +15,11 @@
  * next batch and share its single write+fdatasync (group commit). A failed commit fails every
  * writer of its batch; their bits stay marked and dirty, so a later commit retries them.
  *
+ * EPOCHS. A checkpoint ends the current epoch (see history.ts for where closed epochs live). The
+ * bitmap in the page cache is always the current epoch's; a page whose bits on disk belong to a
+ * closed epoch is folded into the era pages, durably, before its first rewrite in the new epoch:
+ * that fold is part of the same commit, ahead of the page write, and nowhere else.
+ *
  * The journal knows clusters, not files or FUSE.
  */
 import {
@@ -28,6 +33,7 @@ import {
   journalFileSize,
   newGeneration,
   pageOffset,
+  type JournalState,
   PAGE_SIZE,
   PAGES_OFFSET,
   type Durability,
@@ -35,6 +41,8 @@ import {
 } from './format.js';
 import type { JournalIo } from './journal-io.js';
 import { PageCache } from './page-cache.js';
+import { PagedBitmap } from './bitmap.js';
+import { addErasAbove, EraHistory } from './history.js';
 
 export interface JournalError {
   code: string;
@@ -49,6 +57,23 @@ export interface JournalStats {
   failedCommits: number;
   lastCommitAt: number;
   lastError: JournalError | null;
+  /** Bitmap pages whose closed-epoch bits were folded into era pages. */
+  folds: number;
+}
+
+/** What a checkpoint did. `checkpoint` is the number of the epoch it ended (0: a new generation). */
+export interface CheckpointResult {
+  generation: string;
+  checkpoint: number;
+  at: number;
+  /** The journal was untrusted: history was re-based on a new generation, trusted from here on. */
+  rebased: boolean;
+  /** Why the old generation could not be trusted (when rebased). */
+  rebasedFrom?: string;
+}
+
+export class HistoryUnavailableError extends Error {
+  readonly code = 'ESRCH';
 }
 
 export interface LoadReport {
@@ -56,6 +81,8 @@ export interface LoadReport {
   damagedHeaderSlots: number[];
   /** Pages that did not verify; their clusters were taken as changed. */
   damagedPages: number[];
+  /** Era index pages that did not verify; the era pages they index are read for every base. */
+  damagedHistoryPages: number[];
 }
 
 interface Batch {
@@ -85,7 +112,8 @@ export class JournalClosedError extends Error {
 export class Journal {
   readonly cache: PageCache;
   readonly clusterCount: number;
-  readonly stats: JournalStats = { commits: 0, pagesWritten: 0, syncs: 0, failedCommits: 0, lastCommitAt: 0, lastError: null };
+  readonly stats: JournalStats = { commits: 0, pagesWritten: 0, syncs: 0, failedCommits: 0, lastCommitAt: 0, lastError: null, folds: 0 };
+  readonly history: EraHistory;
 
   private header: JournalHeader;
   private queue: Promise<unknown> = Promise.resolve();
@@ -99,6 +127,7 @@ export class Journal {
     this.header = header;
     this.clusterCount = clusterCountFor(header.imageSize, header.clusterSize);
     this.cache = new PageCache(this.clusterCount);
+    this.history = new EraHistory(io, this.cache.marked.pageCount);
   }
 
   /* ------------------------------------------------------------ open / create ---- */
@@ -121,6 +150,9 @@ export class Journal {
       bootId: '',
       pid: 0,
       imagePath: params.imagePath,
+      epoch: 1,
+      lastCheckpointAt: 0,
+      generationAt: now,
     };
     const journal = new Journal(io, header);
     // Sparse: pages cost disk only once written.
@@ -139,7 +171,7 @@ export class Journal {
     await io.read(headerArea, 0);
     const { header, damaged } = chooseHeader(headerArea);
     const journal = new Journal(io, header);
-    const report: LoadReport = { damagedHeaderSlots: damaged.map((d) => d.slot), damagedPages: [] };
+    const report: LoadReport = { damagedHeaderSlots: damaged.map((d) => d.slot), damagedPages: [], damagedHistoryPages: [] };
     const pageCount = journal.cache.marked.pageCount;
     const chunk = Buffer.alloc(LOAD_CHUNK_PAGES * PAGE_SIZE);
     for (let first = 0; first < pageCount; first += LOAD_CHUNK_PAGES) {
@@ -148,13 +180,16 @@ export class Journal {
       if (got < n * PAGE_SIZE) chunk.fill(0, got, n * PAGE_SIZE); // short file: the rest was never written
       for (let i = 0; i < n; i++) {
         const page = decodePage(chunk.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), first + i, header.generation);
-        if (page.kind === 'valid') journal.cache.loadPage(first + i, page.bits);
-        else if (page.kind === 'damaged') {
+        if (page.kind === 'valid' && page.epoch === header.epoch) journal.cache.loadPage(first + i, page.bits);
+        else if (page.kind === 'valid' && page.epoch < header.epoch) journal.history.loadUnfolded(first + i, page.epoch, page.bits);
+        else if (page.kind === 'valid' || page.kind === 'damaged') {
+          // A page from an epoch that has not begun cannot be: corruption, like a bad checksum.
           journal.cache.loadDamagedPage(first + i);
           report.damagedPages.push(first + i);
         }
       }
     }
+    report.damagedHistoryPages = await journal.history.loadIndex(header.generation, header.epoch - 1);
     return { journal, report };
   }
 
@@ -165,6 +200,7 @@ export class Journal {
   get imageSize(): number { return this.header.imageSize; }
   get generation(): string { return this.header.generation; }
   get durability(): Durability { return this.header.durability; }
+  get epoch(): number { return this.header.epoch; }
   get isClosed(): boolean { return this.closed; }
   headerSnapshot(): Readonly<JournalHeader> { return { ...this.header }; }
 
@@ -224,9 +260,75 @@ export class Journal {
   reset(): Promise<void> {
     return this.enqueue(async () => {
       this.cache.reset();
+      this.history.reset();
       this.unsynced = false;
-      await this.writeHeader({ generation: newGeneration(), state: this.header.state === 'clean' ? 'clean' : 'active', reason: '' });
+      const now = Date.now();
+      await this.writeHeader({ generation: newGeneration(), state: this.header.state === 'clean' ? 'clean' : 'active', reason: '', epoch: 1, lastCheckpointAt: 0, generationAt: now });
     });
+  }
+
+  /**
+   * Ends the current epoch: everything recorded so far belongs to it, later writes to the next.
+   * The caller must have quiesced data writes (none issued and not yet complete): a data write in
+   * flight across the boundary would belong to neither side. Bits marked but not yet recorded are
+   * carried into the new epoch.
+   *
+   * An untrusted journal cannot say what changed before this point, but can from here on: it is
+   * re-based on a new generation (trusted, empty, checkpoint 0). `rebaseAs` says what state the
+   * new generation starts in: `active` under a mount; `clean` offline, with the image's mtime.
+   */
+  checkpoint(rebaseAs: { state: 'active' } | { state: 'clean'; imageMtimeNs: bigint } = { state: 'active' }): Promise<CheckpointResult> {
+    if (this.closed) return Promise.reject(new JournalClosedError());
+    return this.enqueue(async () => {
+      await this.commitPages(true);
+      const at = Date.now();
+      if (this.header.state === 'untrusted') {
+        const rebasedFrom = this.header.reason || 'journal was untrusted';
+        const changes: Partial<JournalHeader> = { generation: newGeneration(), state: rebaseAs.state as JournalState, reason: '', epoch: 1, lastCheckpointAt: at, generationAt: at };
+        if (rebaseAs.state === 'clean') changes.imageMtimeNs = rebaseAs.imageMtimeNs;
+        await this.writeHeader(changes);
+        this.cache.reset();
+        this.history.reset();
+        this.unsynced = false;
+        return { generation: this.header.generation, checkpoint: 0, at, rebased: true, rebasedFrom };
+      }
+      const closed = this.header.epoch;
+      await this.writeHeader({ epoch: closed + 1, lastCheckpointAt: at });
+      this.history.closeEpoch(closed, this.cache.recorded);
+      this.cache.startEpoch();
+      return { generation: this.header.generation, checkpoint: closed, at, rebased: false };
+    });
+  }
+
+  /**
+   * Clusters written after checkpoint `base` of the current generation, up to now at least (a
+   * write that lands while this runs may be included). Reads the era pages of the pages whose
+   * history reaches past `base`, one chunk at a time on the serial queue, so commits go on.
+   */
+  async changedSince(base: number): Promise<PagedBitmap> {
+    if (!Number.isSafeInteger(base) || base < 0 || base >= this.header.epoch) {
+      throw new HistoryUnavailableError(`checkpoint ${base} does not exist (the last checkpoint is ${this.header.epoch - 1})`);
+    }
+    const generation = this.header.generation;
+    const out = new PagedBitmap(this.clusterCount);
+    // Everything in memory is copied in this tick: a checkpoint or fold later cannot take it away.
+    for (let p = 0; p < out.pageCount; p++) {
+      const bits = this.cache.marked.page(p);
+      if (bits) out.orPage(p, bits);
+    }
+    for (const [p, u] of this.history.unfolded) if (u.epoch > base) out.orPage(p, u.bits);
+    const toRead: number[] = [];
+    for (let p = 0; p < out.pageCount; p++) if (this.history.folded[p]! > base) toRead.push(p);
+    const CHUNK = 8;
+    for (let i = 0; i < toRead.length; i += CHUNK) {
+      const chunk = toRead.slice(i, i + CHUNK);
+      await this.enqueue(async () => {
+        if (this.header.generation !== generation) throw new HistoryUnavailableError('the history was reset while it was being read');
+        for (const p of chunk) addErasAbove(out, p, await this.history.readEras(p, generation), base);
+      });
+    }
+    if (this.header.generation !== generation) throw new HistoryUnavailableError('the history was reset while it was being read');
+    return out;
   }
 
   /**
@@ -287,10 +389,18 @@ export class Journal {
   /** Writes every dirty page; with `sync`, then fdatasyncs. Runs only on the serial queue. */
   private async commitPages(sync: boolean): Promise<void> {
     // The snapshot is taken before the first await: everything marked until now is in it.
-    const snaps = this.cache.takeSnapshot(this.header.generation);
+    const snaps = this.cache.takeSnapshot(this.header.generation, this.header.epoch);
     if (snaps.length === 0 && !(sync && this.unsynced)) return;
     try {
       if (this.closed) throw new JournalClosedError();
+      // History before the page: a page holding a closed epoch's bits is folded, and (strict) the
+      // fold is durable, before the page is overwritten with the new epoch's bits.
+      const folds = snaps.filter((s) => this.history.needsFold(s.index)).map((s) => s.index);
+      if (folds.length > 0) {
+        await this.history.fold(folds, this.header.generation);
+        if (sync) await this.io.datasync();
+        this.stats.folds += folds.length;
+      }
       // Wait for every write to settle before failing: a write still in flight must not land after
       // the retry of its page by the next commit (it would roll the page back on disk).
       const writes = await Promise.allSettled(snaps.map((s) => this.io.write(s.bytes, pageOffset(s.index))));
@@ -318,7 +428,8 @@ export class Journal {
 
   /** Writes the next header slot and fdatasyncs. Runs only on the serial queue. */
   private async writeHeader(changes: Partial<JournalHeader>): Promise<void> {
-    const next: JournalHeader = { ...this.header, ...changes, sequence: this.header.sequence + 1n, updatedAt: Date.now() };
+    // Any header write upgrades a version 1 journal: its pages read as epoch 1, which they are.
+    const next: JournalHeader = { ...this.header, ...changes, version: FORMAT_VERSION, sequence: this.header.sequence + 1n, updatedAt: Date.now() };
     if (next.state !== 'untrusted') next.reason = changes.reason ?? '';
     try {
       if (this.closed) throw new JournalClosedError();

@@ -10,7 +10,7 @@ import { formatSizeShort } from '../util/size.js';
 import { currentBootId } from '../util/boot-id.js';
 import { JournalFormatError } from './format.js';
 import { FileJournalIo, FaultInjectingIo, type JournalIo } from './journal-io.js';
-import { Journal, type LoadReport } from './journal.js';
+import { Journal, type CheckpointResult, type LoadReport } from './journal.js';
 import { assessJournal, type ImageState, type Verdict } from './recovery.js';
 
 export const DEFAULT_CLUSTER_SIZE = 64 * 1024;
@@ -67,7 +67,7 @@ export async function openJournalForMount(params: {
   const fresh = async (io: FaultInjectingIo): Promise<OpenedJournal> => {
     const journal = await Journal.create(io, { imageSize: image.size, clusterSize: params.clusterSize ?? DEFAULT_CLUSTER_SIZE, imagePath: image.path });
     const verdict: Verdict = { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: [] };
-    return { journal, io, verdict, created: true, report: { damagedHeaderSlots: [], damagedPages: [] }, bootId };
+    return { journal, io, verdict, created: true, report: { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [] }, bootId };
   };
 
   if (!existsSync(path)) return fresh(new FaultInjectingIo(await openIo(path, true)));
@@ -127,9 +127,12 @@ export interface OfflineJournal {
 
 export type ImageLookup = (path: string) => Promise<{ facts: ImageState | null; note?: string }>;
 
-/** Reads a journal without changing it; the caller closes it with abandon(). */
-export async function openJournalOffline(path: string, lookImage: ImageLookup): Promise<OfflineJournal> {
-  const io = await openIo(path, false, true);
+/**
+ * Reads a journal without changing it (or, with `writable`, for an offline checkpoint: nothing is
+ * written until the caller asks); the caller closes it with abandon().
+ */
+export async function openJournalOffline(path: string, lookImage: ImageLookup, writable = false): Promise<OfflineJournal & { image: ImageState | null }> {
+  const io = await openIo(path, false, !writable);
   let loaded;
   try {
     loaded = await Journal.load(io);
@@ -146,12 +149,34 @@ export async function openJournalOffline(path: string, lookImage: ImageLookup): 
     const verdict: Verdict = h.state === 'untrusted'
       ? { trusted: false, reason: h.reason, newlyUntrusted: false, crashed: false, events: [] }
       : { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: [`journal is live (trackfs pid ${owner}); ask the mountpoint for the current view`] };
-    return { journal, verdict, liveOwner: owner };
+    return { journal, verdict, liveOwner: owner, image: null };
   }
   const { facts, note } = h.imagePath ? await lookImage(h.imagePath) : { facts: null, note: 'the journal names no image' };
   const usable = facts && (facts.isBlockDevice || facts.size === h.imageSize) ? facts : null;
   const verdict = assessJournal(h, report, bootId, usable);
   if (note) verdict.events.push(note);
   else if (facts && !usable) verdict.events.push(`image ${h.imagePath} now has ${facts.size} bytes, the journal is for ${h.imageSize}: not checked`);
-  return { journal, verdict, liveOwner: 0 };
+  return { journal, verdict, liveOwner: 0, image: usable };
+}
+
+/**
+ * Takes a checkpoint in a journal that no daemon has open. The journal is judged against its image
+ * first, exactly as a mount would; an untrusted one is re-based (new generation, starting from the
+ * image as it is now).
+ */
+export async function checkpointJournalFile(path: string, lookImage: ImageLookup): Promise<{ result: CheckpointResult; verdict: Verdict }> {
+  const { journal, verdict, liveOwner: owner, image } = await openJournalOffline(path, lookImage, true);
+  try {
+    if (owner) throw new ErrnoError('EBUSY', `journal ${path} is in use by trackfs (pid ${owner}); checkpoint its mountpoint instead`);
+    const h = journal.headerSnapshot();
+    if (h.state !== 'untrusted' && !verdict.trusted) await journal.markUntrusted(verdict.reason);
+    if (!verdict.trusted && !image) {
+      // Re-basing records the image's mtime as the new starting point: it must be known.
+      throw new ErrnoError('EIO', `journal ${path} is untrusted (${verdict.reason}) and its image ${h.imagePath || '(none recorded)'} cannot be checked, so it cannot be re-based`);
+    }
+    const result = await journal.checkpoint({ state: 'clean', imageMtimeNs: image?.isBlockDevice ? 0n : image?.mtimeNs ?? h.imageMtimeNs });
+    return { result, verdict };
+  } finally {
+    await journal.abandon();
+  }
 }

@@ -45,12 +45,12 @@ export class PageCache {
     return this.dirty.size;
   }
 
-  /** Encodes every dirty page into its own buffer and clears the dirty set. */
-  takeSnapshot(generation: string): PageSnapshot[] {
+  /** Encodes every dirty page, tagged with `epoch`, into its own buffer and clears the dirty set. */
+  takeSnapshot(generation: string, epoch: number): PageSnapshot[] {
     if (this.dirty.size === 0) return [];
     const snaps: PageSnapshot[] = [];
     for (const index of this.dirty) {
-      snaps.push({ index, bytes: encodePage(Buffer.allocUnsafe(PAGE_SIZE), index, generation, this.marked.page(index)) });
+      snaps.push({ index, bytes: encodePage(Buffer.allocUnsafe(PAGE_SIZE), index, generation, this.marked.page(index), epoch) });
     }
     this.dirty.clear();
     snaps.sort((a, b) => a.index - b.index);
@@ -88,5 +88,27 @@ export class PageCache {
     this.marked.clear();
     this.recorded.clear();
     this.dirty.clear();
+  }
+
+  /**
+   * A new epoch begins: recorded bits belong to the closed one (the caller keeps them as history).
+   * Bits marked but not yet recorded were asked for by writes that have not been issued: they are
+   * carried into the new epoch, whose next commit records them.
+   */
+  startEpoch(): void {
+    const carried: [number, Uint8Array][] = [];
+    for (const index of this.dirty) {
+      const marked = this.marked.page(index);
+      if (!marked) continue;
+      const recorded = this.recorded.page(index);
+      const bits = new Uint8Array(marked.length);
+      for (let i = 0; i < bits.length; i++) bits[i] = marked[i]! & ~(recorded?.[i] ?? 0);
+      carried.push([index, bits]);
+    }
+    this.reset();
+    for (const [index, bits] of carried) {
+      this.marked.orPage(index, bits);
+      if (this.marked.page(index)) this.dirty.add(index);
+    }
   }
 }

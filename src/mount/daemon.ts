@@ -15,7 +15,8 @@ import { dirname } from 'node:path';
 import type { Durability } from '../journal/format.js';
 import { openJournalForMount, type OpenedJournal } from '../journal/open.js';
 import type { Journal } from '../journal/journal.js';
-import { changesReport, type ChangesReport } from '../journal/changes.js';
+import { changesSince, type ChangesReport } from '../journal/changes.js';
+import { formatCheckpointId } from '../journal/checkpoint-id.js';
 import { ChangeTracker, UntrackedWrites, type WriteTracker } from '../tracker/tracker.js';
 import { ImageFile, inspectImage, majorMinor, type ImageFacts } from '../volume/image.js';
 import { Volume } from '../volume/volume.js';
@@ -62,6 +63,8 @@ const DRAIN_LIMIT_MS = 5_000;
 /** Bound on each backing call during release: a vanished or stalled device must not hold us. */
 const STEP_LIMIT_MS = 3_000;
 const FUSE_OP_TIMEOUT_MS = 30_000;
+/** How long a checkpoint waits for writes in flight before giving up (writes stay paused meanwhile). */
+const CHECKPOINT_DRAIN_MS = 10_000;
 const MOUNT_INIT_TIMEOUT_MS = 15_000;
 /** How long a non-lazy unmount waits for releases of descriptors closed just before it. */
 const RELEASE_GRACE_MS = 1_000;
@@ -472,6 +475,9 @@ export class MountDaemon {
       totalClusters: view?.total ?? null,
       changedClusters: view?.changed ?? null,
       generation: h?.generation ?? null,
+      epoch: h?.epoch ?? null,
+      latestCheckpoint: h ? formatCheckpointId(h.generation, h.epoch - 1) : null,
+      lastCheckpointAt: h?.lastCheckpointAt ? new Date(h.lastCheckpointAt).toISOString() : null,
       trusted: h ? h.state !== 'untrusted' : null,
       reason: h?.state === 'untrusted' ? h.reason : undefined,
       lastCommitAt: stats?.lastCommitAt ? new Date(stats.lastCommitAt).toISOString() : null,
@@ -488,11 +494,42 @@ export class MountDaemon {
     };
   }
 
-  changes(): ChangesReport {
+  changes(since: string | null): Promise<ChangesReport> {
     const j = this.backing?.opened.journal;
     if (!j) throw new ErrnoError('EIO', `the journal is closed (mount is ${this.lifecycle.state}); read it offline: trackfs changes ${this.config.journal}`);
     const h = j.headerSnapshot();
-    return changesReport({ bitmap: j.cache.marked, imageSize: h.imageSize, clusterSize: h.clusterSize, generation: h.generation, trusted: h.state !== 'untrusted', reason: h.reason });
+    return changesSince(j, since, { trusted: h.state !== 'untrusted', reason: h.reason });
+  }
+
+  /**
+   * Ends the current epoch with no write straddling it: new writes wait at the gate, writes in
+   * flight finish (their bits are then recorded in the closing epoch), the journal closes the
+   * epoch durably, and the waiting writes go on into the next one.
+   */
+  async checkpoint(): Promise<Record<string, unknown>> {
+    const b = this.backing;
+    if (this.lifecycle.state !== 'active' || !b) {
+      const hint = this.lifecycle.state === 'ejected' ? `; checkpoint the journal file instead: trackfs checkpoint ${this.config.journal}` : '';
+      throw new ErrnoError(this.lifecycle.ioError() ?? 'EIO', `cannot checkpoint: mount is ${this.lifecycle.state}${hint}`);
+    }
+    if (this.config.trackingOff) throw new ErrnoError('EINVAL', 'cannot checkpoint: tracking is off on this mount');
+    const j = b.opened.journal;
+    const volume = this.volume!;
+    const started = Date.now();
+    volume.pauseWrites();
+    try {
+      await withTimeout(volume.whenWritesDrained(), CHECKPOINT_DRAIN_MS, 'writes in flight before the checkpoint');
+      const r = await j.checkpoint(this.config.readOnly ? { state: 'clean', imageMtimeNs: await b.image.mtimeNs() } : { state: 'active' });
+      const id = formatCheckpointId(r.generation, r.checkpoint);
+      if (r.rebased) this.note(`journal was untrusted (${r.rebasedFrom}); re-based on a new generation: checkpoint ${id}`);
+      this.log.info({ checkpoint: id, rebased: r.rebased, pausedMs: Date.now() - started }, `checkpoint ${id}`);
+      return { id, ...r, at: new Date(r.at).toISOString() };
+    } catch (e) {
+      this.log.error({ err: e }, `checkpoint failed: ${(e as Error).message}`);
+      throw e;
+    } finally {
+      volume.resumeWrites();
+    }
   }
 
   /* ------------------------------------------------------------- control ---- */
@@ -502,7 +539,9 @@ export class MountDaemon {
       case 'status':
         return this.status();
       case 'changes':
-        return this.changes();
+        return this.changes(req.since ?? null);
+      case 'checkpoint':
+        return this.checkpoint();
       case 'sync': {
         const j = this.backing?.opened.journal;
         if (this.lifecycle.state !== 'active' || !j) throw new ErrnoError('EIO', `mount is ${this.lifecycle.state}`);

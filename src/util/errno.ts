@@ -6,7 +6,7 @@ import { constants } from 'node:os';
 
 const ERRNO = constants.errno as Record<string, number>;
 
-export type ErrnoName = 'EIO' | 'ENODEV' | 'ENOSPC' | 'EROFS' | 'EPERM' | 'EINVAL' | 'ENOENT' | 'EBUSY' | 'EACCES' | 'EISDIR' | 'ENOTDIR' | 'EBADF' | 'ENOSYS' | 'ENXIO' | 'ENOTCONN' | 'ESTALE' | 'ETIMEDOUT' | 'EEXIST' | 'ENOTEMPTY';
+export type ErrnoName = 'EIO' | 'ENODEV' | 'ENOSPC' | 'EROFS' | 'EPERM' | 'EINVAL' | 'ENOENT' | 'EBUSY' | 'EACCES' | 'EISDIR' | 'ENOTDIR' | 'EBADF' | 'ENOSYS' | 'ENXIO' | 'ENOTCONN' | 'ESTALE' | 'ETIMEDOUT' | 'EEXIST' | 'ENOTEMPTY' | 'ESRCH';
 
 export function errno(name: ErrnoName): number {
   return ERRNO[name] ?? ERRNO['EIO']!;

@@ -11,6 +11,9 @@
  *   image I/O error             the image's own errno (EIO, ENOSPC, ...), or the lifecycle's once
  *                               the error has taken the mount out of `active` (device gone)
  *
+ * Writes can be paused and drained (a checkpoint): a paused write waits, registered like any
+ * other request, and starts when writes resume; so no write straddles the checkpoint.
+ *
  * Every request in flight is registered, so that when the backing store vanishes or stalls the
  * owner can answer all of them at once (abortInFlight) instead of waiting for calls that may
  * never return. A request answered that way ignores its late completion; its buffer is never
@@ -51,6 +54,11 @@ export class Volume {
   private readonly pending = new Set<Pending>();
   private drainWaiters: (() => void)[] = [];
   private closedWaiters: (() => void)[] = [];
+  /** Writes past the pause gate and not yet answered. */
+  private writesInFlight = 0;
+  private writesDrainedWaiters: (() => void)[] = [];
+  /** While writes are paused: the writes waiting to start. */
+  private pausedWrites: (() => void)[] | null = null;
   private readonly pool: Buffer[] = [];
   private mtimeMs = Date.now();
 
@@ -126,9 +134,49 @@ export class Volume {
     if (this.readOnly) return reply(-errno('EROFS'));
     if (data.length === 0) return reply(0);
     if (position >= this.size) return reply(-errno('ENOSPC'));
+    if (this.pausedWrites) {
+      const req = this.begin(reply);
+      this.pausedWrites.push(() => {
+        if (req.answered) return; // aborted while paused
+        const refusedNow = this.refusal();
+        if (refusedNow) {
+          this.end(req);
+          return reply(refusedNow);
+        }
+        this.startWrite(req, data, position, reply);
+      });
+      return;
+    }
+    this.startWrite(this.begin(reply), data, position, reply);
+  }
+
+  /** Holds new writes back (they wait, they are not refused) until resumeWrites(). */
+  pauseWrites(): void {
+    this.pausedWrites ??= [];
+  }
+
+  resumeWrites(): void {
+    const waiting = this.pausedWrites ?? [];
+    this.pausedWrites = null;
+    for (const start of waiting) start();
+  }
+
+  /** Resolves once no write that got past the pause gate is still in flight. */
+  whenWritesDrained(): Promise<void> {
+    if (this.writesInFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.writesDrainedWaiters.push(resolve));
+  }
+
+  private startWrite(req: Pending, data: Buffer, position: number, reply: Reply): void {
     const n = Math.min(data.length, this.size - position);
     const backing = this.backing!;
-    const req = this.begin(reply);
+    this.writesInFlight++;
+    const done = reply;
+    reply = (result: number) => {
+      this.writeEnded();
+      done(result);
+    };
+    req.abort = reply;
     const wait = backing.tracker.beforeWrite(position, n);
     if (wait === null) {
       this.issueWrite(backing, req, data, n, position, reply);
@@ -229,6 +277,13 @@ export class Volume {
     if (this.pending.size > 0 || this.drainWaiters.length === 0) return;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private writeEnded(): void {
+    if (--this.writesInFlight > 0 || this.writesDrainedWaiters.length === 0) return;
+    const waiters = this.writesDrainedWaiters;
+    this.writesDrainedWaiters = [];
     for (const w of waiters) w();
   }
 

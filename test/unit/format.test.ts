@@ -7,6 +7,13 @@ import {
   CLUSTERS_PER_PAGE,
   decodeHeader,
   decodePage,
+  decodeMetaPage,
+  encodeMetaPage,
+  ERA_PAGES_PER_BITMAP_PAGE,
+  ERAS_PER_PAGE,
+  eraIndexOffset,
+  eraIndexPageCount,
+  eraPagesOffset,
   encodeHeader,
   encodePage,
   FORMAT_VERSION,
@@ -58,6 +65,9 @@ const headerArb: fc.Arbitrary<JournalHeader> = fc.record({
   imageMtimeNs: fc.bigInt({ min: 0n, max: U64_MAX }),
   bootId: fc.oneof(fc.constant(''), fc.uuid(), fc.string({ unit: fc.constantFrom(...'0123456789abcdef-'), maxLength: 40 })),
   pid: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+  epoch: fc.integer({ min: 1, max: 2 ** 32 - 2 }),
+  lastCheckpointAt: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  generationAt: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   imagePath: utf8Arb(2048),
 }, { noNullPrototype: true });
 
@@ -196,7 +206,7 @@ describe('header slots', () => {
 
   test('error kinds: bad magic, other version, out-of-range field, too short', () => {
     fc.assert(
-      fc.property(headerArb, fc.integer({ min: 2, max: 2 ** 32 - 1 }), (h, version) => {
+      fc.property(headerArb, fc.integer({ min: 3, max: 2 ** 32 - 1 }), (h, version) => {
         // Not a journal at all.
         expectFormatError(() => chooseHeader(Buffer.alloc(PAGES_OFFSET)), 'bad-magic');
         expectFormatError(() => chooseHeader(Buffer.alloc(PAGES_OFFSET, 0x41)), 'bad-magic');
@@ -214,6 +224,7 @@ describe('header slots', () => {
     const h: JournalHeader = {
       version: 1, sequence: 5n, imageSize: 1 << 20, clusterSize: 65536, generation: '00'.repeat(16), state: 'clean', reason: '',
       durability: 'strict', createdAt: 1, updatedAt: 2, imageMtimeNs: 3n, bootId: '', pid: 0, imagePath: '',
+      epoch: 1, lastCheckpointAt: 0, generationAt: 1,
     };
     // A field out of range under a correct checksum.
     const withField = (write: (b: Buffer) => void): Buffer => {
@@ -237,7 +248,7 @@ describe('header slots', () => {
     const h: JournalHeader = {
       version: 1, sequence: 0x0102030405060708n, imageSize: 0x123456789, clusterSize: 65536, generation: '0123456789abcdef0123456789abcdef',
       state: 'untrusted', reason: 'why', durability: 'ordered', createdAt: 1000, updatedAt: 2000, imageMtimeNs: 3000n,
-      bootId: 'boot', pid: 4242, imagePath: '/p',
+      bootId: 'boot', pid: 4242, imagePath: '/p', epoch: 1, lastCheckpointAt: 0, generationAt: 1000,
     };
     const b = encodeHeader(h);
     assert.equal(b.toString('latin1', 0, 8), 'TRKFSJNL');
@@ -286,7 +297,7 @@ describe('bitmap pages', () => {
         assert.deepEqual(bits, copy, 'encodePage changed the caller\'s bits');
         assert.equal(buf.toString('latin1', 0, 4), 'TKPG');
         assert.equal(buf.readUInt32LE(8), index);
-        assert.equal(buf.readUInt32LE(12), 0, 'reserved bytes are zero');
+        assert.equal(buf.readUInt32LE(12), 0, 'epoch 0: a version 1 page');
         assert.equal(buf.toString('hex', 16, 32), gen);
         const d = decodePage(buf, index, gen);
         assert.equal(d.kind, 'valid');
@@ -377,9 +388,51 @@ describe('bitmap pages', () => {
     assert.equal(CLUSTERS_PER_PAGE, 32512);
     assert.equal(PAGES_OFFSET, 8192);
     // 10 GiB + 12345 bytes at 64K: 163841 clusters, 6 pages.
-    assert.equal(journalFileSize(10 * 2 ** 30 + 12345, 65536), 8192 + 6 * 4096);
-    assert.equal(journalFileSize(2 ** 40, 65536), 8192 + 517 * 4096);
-    assert.equal(journalFileSize(4096, 4096), 8192 + 4096);
+    assert.equal(journalFileSize(10 * 2 ** 30 + 12345, 65536, 1), 8192 + 6 * 4096);
+    assert.equal(journalFileSize(2 ** 40, 65536, 1), 8192 + 517 * 4096);
+    assert.equal(journalFileSize(4096, 4096, 1), 8192 + 4096);
+    // Version 2: then one era index page per 1016 bitmap pages, and 32 era pages per bitmap page.
+    assert.equal(ERAS_PER_PAGE, 1016);
+    assert.equal(ERA_PAGES_PER_BITMAP_PAGE, 32);
+    assert.equal(journalFileSize(10 * 2 ** 30 + 12345, 65536), 8192 + 6 * 4096 + 4096 + 6 * 32 * 4096);
+    assert.equal(journalFileSize(2 ** 40, 65536), 8192 + 517 * 4096 + 4096 + 517 * 32 * 4096);
+    assert.equal(eraIndexOffset(6, 0), 8192 + 6 * 4096);
+    assert.equal(eraPagesOffset(6, 1), 8192 + 7 * 4096 + 32 * 4096);
+    assert.equal(eraIndexPageCount(1016), 1);
+    assert.equal(eraIndexPageCount(1017), 2);
+  });
+
+  test('era and era index pages round trip, and tell empty, stale and damaged apart', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('era' as const, 'era-index' as const), fc.nat({ max: 2 ** 32 - 1 }), generationArb, generationArb,
+        fc.uint32Array({ minLength: 1016, maxLength: 1016 }), fc.nat({ max: 4095 }), (kind, index, gen, otherGen, entries, flip) => {
+          fc.pre(gen !== otherGen);
+          const buf = encodeMetaPage(Buffer.alloc(PAGE_SIZE), kind, index, gen, entries);
+          assert.equal(buf.toString('latin1', 0, 4), kind === 'era' ? 'TKER' : 'TKEI');
+          const d = decodeMetaPage(buf, kind, index, gen);
+          assert.equal(d.kind, 'valid');
+          assert.deepEqual(d.kind === 'valid' ? [...d.entries] : null, [...entries]);
+          assert.equal(decodeMetaPage(buf, kind, index, otherGen).kind, 'stale');
+          assert.equal(decodeMetaPage(buf, kind === 'era' ? 'era-index' : 'era', index, gen).kind, 'damaged');
+          assert.equal(decodeMetaPage(Buffer.alloc(PAGE_SIZE), kind, index, gen).kind, 'empty');
+          const torn = Buffer.from(buf);
+          torn[flip] = torn[flip]! ^ 0x10;
+          assert.equal(decodeMetaPage(torn, kind, index, gen).kind, 'damaged');
+        }),
+      { numRuns: 100 },
+    );
+  });
+
+  test('bitmap pages carry their epoch; a version 1 page (epoch 0) reads as epoch 1', () => {
+    const bits = new Uint8Array(PAGE_BITMAP_BYTES);
+    bits[0] = 1;
+    const gen = 'ab'.repeat(16);
+    const v2 = encodePage(Buffer.alloc(PAGE_SIZE), 3, gen, bits, 7);
+    assert.equal(v2.readUInt32LE(12), 7);
+    const d2 = decodePage(v2, 3, gen);
+    assert.equal(d2.kind === 'valid' ? d2.epoch : -1, 7);
+    const d1 = decodePage(encodePage(Buffer.alloc(PAGE_SIZE), 3, gen, bits), 3, gen);
+    assert.equal(d1.kind === 'valid' ? d1.epoch : -1, 1);
   });
 });
 

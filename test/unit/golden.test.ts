@@ -54,7 +54,7 @@ describe('golden journal, format version 1', () => {
 
   test('the file is the committed one', () => {
     assert.equal(raw.length, 32768);
-    assert.equal(raw.length, journalFileSize(IMAGE_SIZE, KIB64));
+    assert.equal(raw.length, journalFileSize(IMAGE_SIZE, KIB64, 1));
     assert.equal(createHash('sha256').update(raw).digest('hex'), '0e5a6f840769a6bd34182e118e413fc4f661b2e0aadf2398a390dd5cb0ea1c5c');
   });
 
@@ -116,7 +116,7 @@ describe('golden journal, format version 1', () => {
   });
 
   test('header: the newest slot, exactly', () => {
-    assert.deepEqual(report, { damagedHeaderSlots: [], damagedPages: [] });
+    assert.deepEqual(report, { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [] });
     assert.deepEqual(journal.headerSnapshot(), {
       version: 1,
       sequence: 4n,
@@ -132,6 +132,10 @@ describe('golden journal, format version 1', () => {
       bootId: '6f1c2a9e-0d44-4b7e-9a51-2a3c7e5d9b10',
       pid: 0,
       imagePath: '/images/golden.img',
+      // Version 1 has no epochs: one epoch, no checkpoint, the generation began with the journal.
+      epoch: 1,
+      lastCheckpointAt: 0,
+      generationAt: 1_700_000_000_000,
     });
     const older = decodeHeader(raw.subarray(HEADER_SLOT_SIZE, 2 * HEADER_SLOT_SIZE));
     assert.equal(older.sequence, 3n);
@@ -158,6 +162,9 @@ describe('golden journal, format version 1', () => {
   test('page kinds: valid, empty, stale', () => {
     const kinds = Array.from({ length: 6 }, (_, p) => decodePage(raw.subarray(pageOffset(p), pageOffset(p) + PAGE_SIZE), p, GENERATION).kind);
     assert.deepEqual(kinds, ['valid', 'valid', 'empty', 'stale', 'empty', 'valid']);
+    // Version 1 pages have no epoch (zero), which reads as epoch 1, the journal's only one.
+    const d0 = decodePage(raw.subarray(pageOffset(0), pageOffset(0) + PAGE_SIZE), 0, GENERATION);
+    assert.equal(d0.kind === 'valid' ? d0.epoch : -1, 1);
     // Nothing of the stale page was loaded.
     assert.equal(journal.cache.recorded.test(3 * CLUSTERS_PER_PAGE), false);
   });

@@ -60,11 +60,11 @@ describe('Journal: create, load, record', () => {
     await Promise.all([j.record(0, 3), j.record(CPP - 2, CPP + 2), j.record(CLUSTERS - 1, CLUSTERS - 1)]);
     for (const image of [io.powerLossImage(), io.processCrashImage()]) {
       const { journal: k, report } = await reload(image);
-      assert.deepEqual(report, { damagedHeaderSlots: [], damagedPages: [] });
+      assert.deepEqual(report, { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [] });
       const h = k.headerSnapshot();
       assert.deepEqual(
         { version: h.version, sequence: h.sequence, imageSize: h.imageSize, clusterSize: h.clusterSize, state: h.state, durability: h.durability, createdAt: h.createdAt, imagePath: h.imagePath, reason: h.reason },
-        { version: 1, sequence: 1n, imageSize: IMAGE_SIZE, clusterSize: CS, state: 'clean', durability: 'strict', createdAt: 1_700_000_000_000, imagePath: '/images/a.img', reason: '' },
+        { version: 2, sequence: 1n, imageSize: IMAGE_SIZE, clusterSize: CS, state: 'clean', durability: 'strict', createdAt: 1_700_000_000_000, imagePath: '/images/a.img', reason: '' },
       );
       assert.equal(k.generation, j.generation);
       assert.equal(k.clusterCount, CLUSTERS);
@@ -351,7 +351,7 @@ describe('Journal: crash consistency (property)', () => {
           const power = await reload(mem.powerLossImage());
           const proc = await reload(mem.processCrashImage());
           for (const { journal: k, report } of [power, proc]) {
-            assert.deepEqual(report, { damagedHeaderSlots: [], damagedPages: [] });
+            assert.deepEqual(report, { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [] });
             assert.equal(k.state, 'active');
             assert.equal(k.durability, mode);
             // Never more than was asked for.

@@ -57,7 +57,7 @@ interface InFlight {
 
 /** Looks at the dirty set without changing it: a snapshot that fails puts its pages back. */
 function peekDirty(cache: PageCache): number[] {
-  const snaps = cache.takeSnapshot(GEN);
+  const snaps = cache.takeSnapshot(GEN, 1);
   cache.commitFailed(snaps);
   return snaps.map((s) => s.index);
 }
@@ -104,7 +104,7 @@ describe('PageCache', () => {
               }
               cache.mark(first, last);
             } else if (step.t === 'take') {
-              const snaps = cache.takeSnapshot(GEN);
+              const snaps = cache.takeSnapshot(GEN, 1);
               // Exactly the dirty pages, sorted, each a valid encoded page holding the live bits.
               assert.deepEqual(snaps.map((s) => s.index), [...dirty].sort((a, b) => a - b), `${where}: snapshot pages`);
               const bits = new Set<number>();
@@ -142,7 +142,7 @@ describe('PageCache', () => {
           }
           for (let round = 0; cache.dirtyCount() > 0; round++) {
             assert.ok(round < 2, 'dirty pages keep coming back');
-            cache.commitSucceeded(cache.takeSnapshot(GEN));
+            cache.commitSucceeded(cache.takeSnapshot(GEN, 1));
           }
           assert.deepEqual(setOf(cache.recorded), marked, 'after draining, recorded === marked');
         },
@@ -154,7 +154,7 @@ describe('PageCache', () => {
   test('a page being written stays modifiable and is written again after', () => {
     const cache = new PageCache(2 * CPP);
     cache.mark(10, 10);
-    const first = cache.takeSnapshot(GEN);
+    const first = cache.takeSnapshot(GEN, 1);
     assert.equal(cache.dirtyCount(), 0);
     cache.mark(11, 11); // the same page, while its first write is in flight
     assert.equal(cache.dirtyCount(), 1);
@@ -163,7 +163,7 @@ describe('PageCache', () => {
     assert.equal(cache.isRecorded(10, 10), true);
     assert.equal(cache.isRecorded(11, 11), false, 'bit 11 was never written but is recorded');
     assert.equal(cache.isRecorded(10, 11), false);
-    const second = cache.takeSnapshot(GEN);
+    const second = cache.takeSnapshot(GEN, 1);
     assert.deepEqual(second.map((s) => s.index), [0]);
     cache.commitSucceeded(second);
     assert.equal(cache.isRecorded(10, 11), true);
@@ -172,18 +172,18 @@ describe('PageCache', () => {
   test('marking bits that are already marked dirties nothing', () => {
     const cache = new PageCache(CPP + 10);
     cache.mark(0, 5);
-    cache.commitSucceeded(cache.takeSnapshot(GEN));
+    cache.commitSucceeded(cache.takeSnapshot(GEN, 1));
     cache.mark(2, 4);
     assert.equal(cache.dirtyCount(), 0);
-    assert.deepEqual(cache.takeSnapshot(GEN), []);
+    assert.deepEqual(cache.takeSnapshot(GEN, 1), []);
   });
 
   test('an older snapshot succeeding after a newer one does not unrecord anything', () => {
     const cache = new PageCache(CPP);
     cache.mark(1, 1);
-    const older = cache.takeSnapshot(GEN);
+    const older = cache.takeSnapshot(GEN, 1);
     cache.mark(2, 2);
-    const newer = cache.takeSnapshot(GEN);
+    const newer = cache.takeSnapshot(GEN, 1);
     cache.commitSucceeded(newer);
     cache.commitSucceeded(older);
     assert.equal(cache.isRecorded(1, 2), true);
@@ -205,7 +205,7 @@ describe('PageCache', () => {
     cache.loadDamagedPage(1);
     assert.equal(cache.isRecorded(CPP, count - 1), true);
     assert.equal(cache.recorded.countSet(), 2 + 100);
-    assert.deepEqual(cache.takeSnapshot(GEN).map((s) => s.index), [1]);
+    assert.deepEqual(cache.takeSnapshot(GEN, 1).map((s) => s.index), [1]);
     cache.reset();
     assert.equal(cache.marked.countSet(), 0);
     assert.equal(cache.recorded.countSet(), 0);

@@ -14,11 +14,12 @@ function header(over: Partial<JournalHeader>): JournalHeader {
   return {
     version: 1, sequence: 7n, imageSize: 1 << 30, clusterSize: 65536, generation: 'ab'.repeat(16), state: 'clean', reason: '',
     durability: 'strict', createdAt: 1, updatedAt: 2, imageMtimeNs: MTIME, bootId: BOOT, pid: 0, imagePath: '/images/a.img',
+    epoch: 1, lastCheckpointAt: 0, generationAt: 1,
     ...over,
   };
 }
 
-const cleanReport: LoadReport = { damagedHeaderSlots: [], damagedPages: [] };
+const cleanReport: LoadReport = { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [] };
 const file = (mtimeNs: bigint = MTIME): ImageState => ({ mtimeNs, size: 1 << 30, isBlockDevice: false });
 const blockDevice: ImageState = { mtimeNs: 5n, size: 1 << 30, isBlockDevice: true };
 
@@ -40,20 +41,20 @@ const cases: Case[] = [
   { name: 'untrusted wins over a matching mtime', header: { state: 'untrusted', reason: 'r' }, image: file(), trusted: false, crashed: false, newlyUntrusted: false, reason: /^r$/ },
   { name: 'active + strict: trusted, crashed', header: { state: 'active', durability: 'strict' }, trusted: true, crashed: true, newlyUntrusted: false },
   { name: 'active + strict after a reboot: still trusted', header: { state: 'active', durability: 'strict' }, boot: OTHER_BOOT, trusted: true, crashed: true, newlyUntrusted: false },
-  { name: 'active + strict with torn pages: trusted (they were taken as changed)', header: { state: 'active', durability: 'strict' }, report: { damagedHeaderSlots: [], damagedPages: [3] }, trusted: true, crashed: true, newlyUntrusted: false },
+  { name: 'active + strict with torn pages: trusted (they were taken as changed)', header: { state: 'active', durability: 'strict' }, report: { damagedHeaderSlots: [], damagedPages: [3], damagedHistoryPages: [] }, trusted: true, crashed: true, newlyUntrusted: false },
   { name: 'active + strict ignores the image mtime', header: { state: 'active', durability: 'strict' }, image: file(1n), trusted: true, crashed: true, newlyUntrusted: false },
   { name: 'active + ordered, same boot: trusted', header: { state: 'active', durability: 'ordered' }, trusted: true, crashed: true, newlyUntrusted: false },
   { name: 'active + ordered, other boot: untrusted', header: { state: 'active', durability: 'ordered' }, boot: OTHER_BOOT, trusted: false, crashed: true, newlyUntrusted: true, reason: /restart/ },
   { name: 'active + ordered, no recorded boot id: untrusted', header: { state: 'active', durability: 'ordered', bootId: '' }, trusted: false, crashed: true, newlyUntrusted: true, reason: /restart/ },
   { name: 'active + ordered, empty current boot id: untrusted', header: { state: 'active', durability: 'ordered', bootId: '' }, boot: '', trusted: false, crashed: true, newlyUntrusted: true, reason: /restart/ },
-  { name: 'clean + damaged pages: untrusted (corruption)', header: { state: 'clean' }, report: { damagedHeaderSlots: [], damagedPages: [0, 4] }, image: file(), trusted: false, crashed: false, newlyUntrusted: true, reason: /2 journal page\(s\).*corruption/ },
+  { name: 'clean + damaged pages: untrusted (corruption)', header: { state: 'clean' }, report: { damagedHeaderSlots: [], damagedPages: [0, 4], damagedHistoryPages: [] }, image: file(), trusted: false, crashed: false, newlyUntrusted: true, reason: /2 journal page\(s\).*corruption/ },
   { name: 'clean + image mtime differs: untrusted', header: { state: 'clean' }, image: file(MTIME + 1n), trusted: false, crashed: false, newlyUntrusted: true, reason: /mtime/ },
   { name: 'clean + mtime differs on a block device: trusted', header: { state: 'clean', imageMtimeNs: 0n }, image: blockDevice, trusted: true, crashed: false, newlyUntrusted: false },
   { name: 'clean + block device with a recorded mtime: mtime not compared', header: { state: 'clean' }, image: blockDevice, trusted: true, crashed: false, newlyUntrusted: false },
   { name: 'clean + header mtime unknown (0): trusted', header: { state: 'clean', imageMtimeNs: 0n }, image: file(12345n), trusted: true, crashed: false, newlyUntrusted: false },
   { name: 'clean + same mtime: trusted', header: { state: 'clean' }, image: file(), trusted: true, crashed: false, newlyUntrusted: false },
   { name: 'clean + no image facts: trusted', header: { state: 'clean' }, image: null, trusted: true, crashed: false, newlyUntrusted: false },
-  { name: 'clean + torn header slot only: trusted', header: { state: 'clean' }, report: { damagedHeaderSlots: [1], damagedPages: [] }, image: file(), trusted: true, crashed: false, newlyUntrusted: false },
+  { name: 'clean + torn header slot only: trusted', header: { state: 'clean' }, report: { damagedHeaderSlots: [1], damagedPages: [], damagedHistoryPages: [] }, image: file(), trusted: true, crashed: false, newlyUntrusted: false },
 ];
 
 describe('assessJournal', () => {
@@ -70,7 +71,7 @@ describe('assessJournal', () => {
   }
 
   test('events name the torn header slot and the torn pages', () => {
-    const v = assessJournal(header({ state: 'active' }), { damagedHeaderSlots: [0], damagedPages: [1, 2] }, BOOT, null);
+    const v = assessJournal(header({ state: 'active' }), { damagedHeaderSlots: [0], damagedPages: [1, 2], damagedHistoryPages: [] }, BOOT, null);
     assert.ok(v.events.some((e) => /header slot 0/.test(e)));
     assert.ok(v.events.some((e) => /2 torn journal page/.test(e)));
   });
@@ -101,9 +102,9 @@ describe('changes', () => {
     const bm = new PagedBitmap(16);
     bm.setRange(3, 4);
     bm.setRange(15, 15);
-    const r = changesReport({ bitmap: bm, imageSize: 15 * CS + 10, clusterSize: CS, generation: 'g', trusted: true, reason: '' });
+    const r = changesReport({ bitmap: bm, imageSize: 15 * CS + 10, clusterSize: CS, generation: 'g', trusted: true, reason: '', totalClusters: 16, since: 'g:0', latestCheckpoint: 'g:0' });
     assert.deepEqual(r, {
-      imageSize: 15 * CS + 10, clusterSize: CS, generation: 'g', trusted: true, changedClusters: 3, totalClusters: 16,
+      imageSize: 15 * CS + 10, clusterSize: CS, generation: 'g', trusted: true, since: 'g:0', latestCheckpoint: 'g:0', changedClusters: 3, totalClusters: 16,
       changedBytes: 2 * CS + 10, extents: [{ offset: 3 * CS, length: 2 * CS }, { offset: 15 * CS, length: 10 }],
     });
     assert.equal('reason' in r, false);
@@ -112,14 +113,25 @@ describe('changes', () => {
   test('changesReport: untrusted is one extent over the whole image, with the reason', () => {
     const bm = new PagedBitmap(16);
     bm.setRange(3, 4);
-    const r = changesReport({ bitmap: bm, imageSize: 16 * CS - 7, clusterSize: CS, generation: 'g', trusted: false, reason: 'host restarted' });
+    const r = changesReport({ bitmap: bm, imageSize: 16 * CS - 7, clusterSize: CS, generation: 'g', trusted: false, reason: 'host restarted', totalClusters: 16, since: 'g:0', latestCheckpoint: 'g:0' });
+    assert.equal(r.fullImage, 'host restarted');
     assert.equal(r.trusted, false);
     assert.equal(r.reason, 'host restarted');
     assert.deepEqual(r.extents, [{ offset: 0, length: 16 * CS - 7 }]);
     assert.equal(r.changedBytes, 16 * CS - 7);
     assert.equal(r.changedClusters, 2); // what the bitmap says, for information
     assert.equal(r.totalClusters, 16);
-    const noReason = changesReport({ bitmap: bm, imageSize: 100, clusterSize: CS, generation: 'g', trusted: false, reason: '' });
+    const noReason = changesReport({ bitmap: bm, imageSize: 100, clusterSize: CS, generation: 'g', trusted: false, reason: '', totalClusters: 16, since: 'g:0', latestCheckpoint: 'g:0' });
     assert.equal(noReason.reason, 'journal is untrusted');
+  });
+
+  test('changesReport: a base that cannot be used is the whole image, flagged, with why', () => {
+    const bm = new PagedBitmap(16);
+    bm.setRange(3, 4);
+    const r = changesReport({ bitmap: null, imageSize: 16 * CS, clusterSize: CS, generation: 'g', trusted: true, reason: '', totalClusters: 16, since: 'aa:3', latestCheckpoint: 'g:1', baseUnavailable: 'checkpoint aa:3 belongs to another history' });
+    assert.equal(r.baseUnavailable, true);
+    assert.equal(r.fullImage, 'checkpoint aa:3 belongs to another history');
+    assert.deepEqual(r.extents, [{ offset: 0, length: 16 * CS }]);
+    assert.equal(r.trusted, true);
   });
 });

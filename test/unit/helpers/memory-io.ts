@@ -43,6 +43,8 @@ export class MemoryIo implements JournalIo {
   readonly calls = { read: 0, write: 0, datasync: 0, truncate: 0, size: 0, close: 0 };
   /** Completed writes, in completion order (offset and length). */
   readonly writeLog: { position: number; length: number }[] = [];
+  /** Completed writes no datasync has covered yet: the disk may hold any subset of them. */
+  private unsynced: { position: number; data: Buffer }[] = [];
   closed = false;
   /** Called at the start of each call; a returned errno code fails that call. */
   faultHook: ((op: MemOp, position: number) => string | null) | null = null;
@@ -79,6 +81,7 @@ export class MemoryIo implements JournalIo {
       copy.copy(this.data, position);
       this.length = Math.max(this.length, position + copy.length);
       this.writeLog.push({ position, length: copy.length });
+      this.unsynced.push({ position, data: copy });
     });
   }
 
@@ -86,8 +89,10 @@ export class MemoryIo implements JournalIo {
     this.calls.datasync++;
     // Covers what was written before the call.
     const covered = this.contents();
+    const coveredWrites = this.unsynced.length;
     return this.gate('datasync', -1, () => {
       this.durable = covered;
+      this.unsynced = this.unsynced.slice(coveredWrites);
     });
   }
 
@@ -115,6 +120,25 @@ export class MemoryIo implements JournalIo {
   /** Bytes that survive a power cut: those covered by a completed datasync. */
   powerLossImage(): Buffer {
     return Buffer.from(this.durable);
+  }
+
+  /**
+   * A power cut with write-back reordering: the durable bytes plus whichever of the completed but
+   * unsynced writes `landed` picks (by their order of completion), as a disk may have taken any
+   * subset of them.
+   */
+  powerLossImageWith(landed: (i: number) => boolean): Buffer {
+    let image = Buffer.from(this.durable);
+    this.unsynced.forEach((w, i) => {
+      if (!landed(i)) return;
+      if (image.length < w.position + w.data.length) {
+        const grown = Buffer.alloc(w.position + w.data.length);
+        image.copy(grown);
+        image = grown;
+      }
+      w.data.copy(image, w.position);
+    });
+    return image;
   }
 
   /** Bytes that survive the death of the process: every completed write. */

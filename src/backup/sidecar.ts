@@ -1,0 +1,94 @@
+/**
+ * The sidecar beside a backup target: which history (generation) and checkpoint the target is a
+ * copy of, so the next run picks its base by itself; and whether a run was interrupted, so the
+ * next one redoes it from the last base that is known to be complete. Written atomically (temp
+ * file, fsync, rename, fsync of the directory): it is never half old, half new.
+ */
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { ErrnoError } from '../util/errno.js';
+
+export const SIDECAR_FORMAT = 'trackfs-backup/1';
+export const SIDECAR_SUFFIX = '.trackfs-backup';
+
+export interface BackupRun {
+  at: string;
+  /** Checkpoint id copied from, or null for a full copy. */
+  base: string | null;
+  /** Checkpoint id copied up to, or null when no checkpoint was taken. */
+  to: string | null;
+  copiedBytes: number;
+  imageSize: number;
+  full: boolean;
+  seconds: number;
+}
+
+export interface Sidecar {
+  format: typeof SIDECAR_FORMAT;
+  imageSize: number;
+  clusterSize: number;
+  /** The source's generation (full hex) the target's contents belong to. */
+  generation: string;
+  /** The checkpoint number of that generation the target holds everything up to. */
+  checkpoint: number;
+  /** GENERATION:NUMBER of the same. */
+  checkpointId: string;
+  /** `in-progress`: a run started and did not finish; the target may be partly updated. */
+  state: 'complete' | 'in-progress';
+  /** The run under way (or interrupted). */
+  running?: { startedAt: string; base: string | null; to: string | null; full: boolean };
+  source: string;
+  updatedAt: string;
+  /** The last runs, newest last. */
+  runs: BackupRun[];
+}
+
+const KEEP_RUNS = 20;
+
+export function sidecarPathFor(target: string): string {
+  return target + SIDECAR_SUFFIX;
+}
+
+export async function readSidecar(path: string): Promise<Sidecar | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ErrnoError('EIO', `cannot read backup sidecar ${path}: ${(e as Error).message}`);
+  }
+  let s: Sidecar;
+  try {
+    s = JSON.parse(text) as Sidecar;
+  } catch {
+    throw new ErrnoError('EINVAL', `backup sidecar ${path} is not valid JSON; move it away and use --full`);
+  }
+  if (s?.format !== SIDECAR_FORMAT || typeof s.generation !== 'string' || !Number.isSafeInteger(s.checkpoint) || !Number.isSafeInteger(s.imageSize)) {
+    throw new ErrnoError('EINVAL', `${path} is not a trackfs backup sidecar (format ${JSON.stringify(s?.format)}); move it away and use --full`);
+  }
+  s.runs ??= [];
+  return s;
+}
+
+export async function writeSidecar(path: string, s: Sidecar): Promise<void> {
+  s.runs = s.runs.slice(-KEEP_RUNS);
+  s.updatedAt = new Date().toISOString();
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const h = await open(tmp, 'w', 0o644);
+  try {
+    await h.writeFile(`${JSON.stringify(s, null, 2)}\n`);
+    await h.sync();
+  } catch (e) {
+    await h.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+  await h.close();
+  await rename(tmp, path);
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}

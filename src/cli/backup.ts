@@ -1,0 +1,316 @@
+/**
+ * `trackfs backup SOURCE TARGET [--since ID] [--checkpoint] [--full] [--verify] [--json]`
+ *
+ * SOURCE is a trackfs mountpoint (live) or an image with its journal (offline). TARGET is an image
+ * file (created as a full copy if missing) or block device of the same size. The sidecar beside
+ * TARGET says which generation and checkpoint TARGET holds; the run:
+ *
+ *   1. picks the base: --since, else the sidecar's checkpoint (or, after an interrupted run, that
+ *      run's base); refuses a TARGET of another size, or of another history unless --full;
+ *   2. with --checkpoint, ends the source's epoch, so the set to copy is fixed;
+ *   3. marks the sidecar in-progress, copies the changed ranges, fdatasyncs, verifies if asked;
+ *   4. records the new base in the sidecar.
+ *
+ * A run that dies after step 3 began leaves the sidecar in-progress with its base: the next run
+ * copies from that base again, which covers everything the dead run was copying.
+ */
+import { open, stat, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { askMount, resolveTarget } from './target.js';
+import { offlineChanges, offlineStatus } from './offline.js';
+import { takeCheckpoint, type CheckpointOutcome } from './checkpoint.js';
+import { checkIdSyntax } from './changes.js';
+import { EXIT, fail } from './errors.js';
+import type { ChangesReport, Extent } from '../journal/changes.js';
+import { formatCheckpointId, parseCheckpointId } from '../journal/checkpoint-id.js';
+import { copyExtents } from '../backup/copy.js';
+import { readSidecar, sidecarPathFor, writeSidecar, SIDECAR_FORMAT, type Sidecar } from '../backup/sidecar.js';
+import { inspectImage } from '../volume/image.js';
+import { VOLUME_NAME } from '../fuse/adapter.js';
+import { formatSize } from '../util/size.js';
+
+export interface BackupArgs {
+  source: string;
+  target: string;
+  journal?: string;
+  since?: string;
+  checkpoint: boolean;
+  full: boolean;
+  verify: boolean;
+  json: boolean;
+  sidecar?: string;
+  progress: boolean;
+}
+
+/** Where the data comes from and how to ask about its changes. */
+interface Source {
+  describe: string;
+  dataPath: string;
+  imageSize: number;
+  clusterSize: number;
+  generation: string;
+  /** What `trackfs checkpoint` takes: the mountpoint or the journal file. */
+  checkpointTarget: string;
+  changes(since: string | null): Promise<ChangesReport>;
+}
+
+async function openSource(name: string, journalOpt: string | undefined): Promise<Source> {
+  let st;
+  try {
+    st = await stat(name);
+  } catch {
+    fail(`source ${name} does not exist`);
+  }
+  if (st.isDirectory()) {
+    if (journalOpt) fail('--journal is for an offline source (an image); a mountpoint knows its journal');
+    const target = await resolveTarget(name);
+    if (target.kind !== 'mount') fail(`${name} is not a trackfs mountpoint`);
+    const s = await askMount<Record<string, unknown>>(target, { op: 'status' });
+    if (s['state'] !== 'active') fail(`cannot back up ${name}: the mount is ${s['state']}${s['state'] === 'ejected' ? ` (back up the image offline, or 'trackfs resume ${name}')` : ''}`);
+    if (s['tracking'] === false) fail(`cannot back up ${name}: tracking is off on this mount`);
+    return {
+      describe: target.mountpoint,
+      dataPath: join(target.mountpoint, VOLUME_NAME),
+      imageSize: s['imageSize'] as number,
+      clusterSize: s['clusterSize'] as number,
+      generation: s['generation'] as string,
+      checkpointTarget: target.mountpoint,
+      changes: (since) => askMount<ChangesReport>(target, { op: 'changes', since }, 120_000),
+    };
+  }
+  // Offline: an image and its journal.
+  const image = await inspectImage(name).catch((e) => fail((e as Error).message));
+  const journal = journalOpt ?? `${name}.trackfs`;
+  const s = await offlineStatus(journal).catch((e) => {
+    if ((e as Error).message.includes('does not exist') && !journalOpt) fail(`journal ${journal} does not exist; name the journal with --journal`);
+    throw e;
+  });
+  if (s['liveOwner']) fail(`journal ${journal} is in use by a live trackfs mount (pid ${s['liveOwner']}); back up from its mountpoint`);
+  if (s['imageSize'] !== image.size) fail(`journal ${journal} is for an image of ${s['imageSize']} bytes, but ${name} has ${image.size}`);
+  const recorded = s['image'] as string;
+  if (recorded && !(await samePath(recorded, name))) fail(`journal ${journal} tracks ${recorded}, not ${name}`);
+  return {
+    describe: name,
+    dataPath: name,
+    imageSize: image.size,
+    clusterSize: s['clusterSize'] as number,
+    generation: s['generation'] as string,
+    checkpointTarget: journal,
+    changes: (since) => offlineChanges(journal, since),
+  };
+}
+
+async function samePath(a: string, b: string): Promise<boolean> {
+  try {
+    const [x, y] = await Promise.all([stat(a), stat(b)]);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return (await realpath(a).catch(() => a)) === (await realpath(b).catch(() => b));
+  }
+}
+
+/** TARGET as it is now: absent, or its size. Creates nothing. */
+async function inspectTarget(path: string): Promise<{ exists: false } | { exists: true; size: number; blockDevice: boolean }> {
+  try {
+    await stat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false };
+    fail(`cannot use target ${path}: ${(e as Error).message}`);
+  }
+  const facts = await inspectImage(path).catch((e) => fail((e as Error).message.replace(/^image /, 'target ')));
+  return { exists: true, size: facts.size, blockDevice: facts.isBlockDevice };
+}
+
+async function createSparseTarget(path: string, size: number): Promise<void> {
+  try {
+    const h = await open(path, 'wx', 0o644);
+    await h.truncate(size);
+    await h.close();
+  } catch (e) {
+    fail(`cannot create target ${path}: ${(e as Error).message}`);
+  }
+}
+
+interface Plan {
+  full: boolean;
+  fullReason?: string;
+  /** Checkpoint id to copy from (null: full). */
+  base: string | null;
+  redo: boolean;
+}
+
+function planBase(args: BackupArgs, src: Source, sidecar: Sidecar | null, targetExists: boolean, sidecarPath: string): Plan {
+  if (!targetExists) return { full: true, fullReason: 'target did not exist', base: null, redo: false };
+  if (args.full) return { full: true, fullReason: '--full', base: null, redo: false };
+  if (!sidecar) {
+    fail(`target ${args.target} exists but has no sidecar (${sidecarPath}): trackfs cannot tell what it holds; use --full to overwrite it with a full copy`);
+  }
+  if (sidecar.imageSize !== src.imageSize) fail(`target ${args.target} is a copy of an image of ${sidecar.imageSize} bytes, not ${src.imageSize}`);
+  if (args.since) return { full: false, base: args.since, redo: false };
+  const redo = sidecar.state === 'in-progress';
+  if (sidecar.generation !== src.generation) {
+    fail(`target ${args.target} holds a copy of history ${sidecar.generation.slice(0, 12)}, but ${src.describe} is now at ${src.generation.slice(0, 12)} `
+      + '(its journal was reset or re-based since): which clusters changed cannot be told; use --full');
+  }
+  if (redo) {
+    const base = sidecar.running?.base ?? null;
+    return base === null ? { full: true, fullReason: 'redoing an interrupted full copy', base: null, redo } : { full: false, base, redo };
+  }
+  return { full: false, base: sidecar.checkpointId, redo };
+}
+
+export async function backupCommand(args: BackupArgs): Promise<number> {
+  if (args.since) checkIdSyntax(args.since);
+  const started = Date.now();
+  const src = await openSource(args.source, args.journal);
+  const sidecarPath = args.sidecar ?? sidecarPathFor(args.target);
+  const t = await inspectTarget(args.target);
+  if (t.exists && t.size !== src.imageSize) fail(`target ${args.target} has ${t.size} bytes, the source has ${src.imageSize}; a target must be the same size`);
+  if (!t.exists && args.sidecar === undefined && (await stat(sidecarPath).catch(() => null))) {
+    fail(`target ${args.target} does not exist but its sidecar ${sidecarPath} does; remove the sidecar to start a new backup`);
+  }
+  const sidecar = t.exists ? await readSidecar(sidecarPath).catch((e) => fail((e as Error).message)) : null;
+  const plan = planBase(args, src, sidecar, t.exists, sidecarPath);
+  const say = (line: string) => { if (!args.json) process.stderr.write(`trackfs: ${line}\n`); };
+  if (plan.redo) say(`the previous backup into ${args.target} was interrupted; redoing it from ${plan.base ?? 'a full copy'}`);
+
+  let cp: CheckpointOutcome | null = null;
+  if (args.checkpoint) {
+    cp = await takeCheckpoint(src.checkpointTarget);
+    if (cp.rebased) {
+      plan.full = true;
+      plan.fullReason = `the journal was untrusted (${cp.rebasedFrom}) and was re-based at this checkpoint`;
+      plan.base = null;
+    }
+  }
+
+  // What to copy. The list is taken after the checkpoint: it may hold writes made since, which is
+  // harmless (they are copied again next time); it cannot miss one made before.
+  let report: ChangesReport | null = null;
+  let extents: Extent[];
+  if (plan.full) {
+    extents = [{ offset: 0, length: src.imageSize }];
+  } else {
+    report = await src.changes(plan.base);
+    if (report.baseUnavailable) fail(`${report.fullImage}; use --full for a full copy`);
+    if (!report.trusted) {
+      plan.full = true;
+      plan.fullReason = `the journal is untrusted: ${report.reason}`;
+      say(`warning: ${plan.fullReason}; copying the whole image`);
+    }
+    extents = report.extents;
+  }
+  // Where TARGET will stand once the copy is done.
+  let endGeneration: string;
+  let endCheckpoint: number;
+  if (cp) {
+    endGeneration = cp.generation;
+    endCheckpoint = cp.checkpoint;
+  } else {
+    // No checkpoint taken: TARGET holds at least everything up to the latest checkpoint that
+    // existed when the list was made (anything later is in "changes since" that checkpoint).
+    const latest = report?.latestCheckpoint ?? (await src.changes(null)).latestCheckpoint;
+    endGeneration = report?.generation ?? src.generation;
+    endCheckpoint = parseCheckpointId(latest).number;
+    if (!endGeneration.startsWith(parseCheckpointId(latest).generation)) fail('the source\'s history changed during the backup; run it again');
+  }
+
+  if (!t.exists) await createSparseTarget(args.target, src.imageSize);
+  const base: Sidecar = sidecar ?? {
+    format: SIDECAR_FORMAT, imageSize: src.imageSize, clusterSize: src.clusterSize, generation: endGeneration, checkpoint: 0,
+    checkpointId: formatCheckpointId(endGeneration, 0), state: 'in-progress', source: src.describe, updatedAt: '', runs: [],
+  };
+  const toId = cp ? cp.id : null;
+  await writeSidecar(sidecarPath, { ...base, state: 'in-progress', running: { startedAt: new Date(started).toISOString(), base: plan.base, to: toId, full: plan.full } });
+
+  const total = extents.reduce((n, e) => n + e.length, 0);
+  const bar = args.progress && process.stderr.isTTY ? newProgressBar(total) : null;
+  const onSigint = () => {
+    bar?.stop();
+    process.stderr.write(`\ntrackfs: backup interrupted; ${args.target} is incomplete and its sidecar says so: the next run redoes it\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onSigint);
+  let result;
+  try {
+    result = await copyExtents(src.dataPath, args.target, extents, { sparseTarget: !t.exists, verify: args.verify, onProgress: (done) => bar?.update(done) });
+  } catch (e) {
+    bar?.stop();
+    fail(`backup failed while copying from ${src.dataPath}: ${(e as Error).message}; ${args.target} is incomplete and the next run redoes it`);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  bar?.update(total);
+  bar?.stop();
+  if (result.mismatchedChunks > 0) {
+    const first = result.mismatches[0]!;
+    fail(`verification failed: ${result.mismatchedChunks} chunk(s) of ${args.target} differ from what was copied (first at offset ${first.offset}); the target is left marked incomplete`);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const endId = formatCheckpointId(endGeneration, endCheckpoint);
+  await writeSidecar(sidecarPath, {
+    ...base,
+    format: SIDECAR_FORMAT,
+    imageSize: src.imageSize,
+    clusterSize: src.clusterSize,
+    generation: endGeneration,
+    checkpoint: endCheckpoint,
+    checkpointId: endId,
+    state: 'complete',
+    running: undefined,
+    source: src.describe,
+    runs: [...base.runs, { at: new Date().toISOString(), base: plan.base, to: toId, copiedBytes: result.copiedBytes, imageSize: src.imageSize, full: plan.full, seconds }],
+  });
+
+  const summary = {
+    source: src.describe,
+    target: args.target,
+    sidecar: sidecarPath,
+    full: plan.full,
+    fullReason: plan.fullReason ?? null,
+    base: plan.base,
+    checkpoint: toId,
+    targetAt: endId,
+    redo: plan.redo,
+    extents: extents.length,
+    imageSize: src.imageSize,
+    copiedBytes: result.copiedBytes,
+    writtenBytes: result.writtenBytes,
+    copiedPercent: src.imageSize ? Number(((100 * result.copiedBytes) / src.imageSize).toFixed(3)) : 0,
+    seconds: Number(seconds.toFixed(3)),
+    bytesPerSecond: seconds > 0 ? Math.round(result.copiedBytes / seconds) : null,
+    verified: args.verify ? result.verifiedChunks : null,
+  };
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else {
+    const what = plan.full ? `full copy (${plan.fullReason})` : `incremental since ${plan.base}`;
+    process.stdout.write(
+      `${args.target}: ${what}; copied ${formatSize(result.copiedBytes)} in ${extents.length} extent(s), `
+      + `${summary.copiedPercent}% of ${formatSize(src.imageSize)}, in ${seconds.toFixed(1)} s`
+      + `${args.verify ? `; verified ${result.verifiedChunks} chunk(s)` : ''}; target is at checkpoint ${endId}\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+function newProgressBar(total: number): cliProgress.SingleBar {
+  const bar = new cliProgress.SingleBar({
+    stream: process.stderr,
+    hideCursor: true,
+    clearOnComplete: false,
+    etaBuffer: 50,
+    format: (options, params) => {
+      const width = options.barsize ?? 30;
+      const done = Math.round(params.progress * width);
+      const elapsed = (Date.now() - params.startTime) / 1000;
+      const rate = elapsed > 0 ? params.value / elapsed : 0;
+      const eta = Number.isFinite(params.eta) && params.value > 0 ? `${params.eta}s` : '?';
+      return `${'█'.repeat(done)}${'░'.repeat(width - done)} ${formatSize(params.value)} / ${formatSize(params.total)}  ${formatSize(rate)}/s  ETA ${eta}`;
+    },
+  });
+  bar.start(total, 0);
+  return bar;
+}
+

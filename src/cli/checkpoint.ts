@@ -1,0 +1,37 @@
+/** `trackfs checkpoint MOUNTPOINT|JOURNAL [--json]`: end the current epoch, print its id. */
+import { askMount, resolveTarget } from './target.js';
+import { offlineCheckpoint } from './offline.js';
+import { formatCheckpointId } from '../journal/checkpoint-id.js';
+
+export interface CheckpointOutcome {
+  id: string;
+  generation: string;
+  checkpoint: number;
+  at: string;
+  rebased: boolean;
+  rebasedFrom?: string;
+  source: 'mount' | 'journal';
+}
+
+export async function takeCheckpoint(name: string): Promise<CheckpointOutcome> {
+  const target = await resolveTarget(name);
+  if (target.kind === 'mount') {
+    const r = await askMount<Omit<CheckpointOutcome, 'source'>>(target, { op: 'checkpoint' }, 30_000);
+    return { ...r, source: 'mount' };
+  }
+  const { result } = await offlineCheckpoint(target.path);
+  return { ...result, id: formatCheckpointId(result.generation, result.checkpoint), at: new Date(result.at).toISOString(), source: 'journal' };
+}
+
+export async function checkpointCommand(name: string, json: boolean): Promise<void> {
+  const r = await takeCheckpoint(name);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
+  if (r.rebased) {
+    process.stderr.write(`trackfs: the journal was untrusted (${r.rebasedFrom}); it starts a new history here: the next backup from it must be full\n`);
+  }
+  // The id alone on stdout, so that `id=$(trackfs checkpoint /mnt/x)` works.
+  process.stdout.write(`${r.id}\n`);
+}

@@ -1,0 +1,174 @@
+/**
+ * The history of closed epochs: what a consumer with an older base needs, kept off the write path.
+ *
+ * The current epoch lives in the page cache (one bit per cluster). When a checkpoint closes epoch
+ * e, the recorded bits of e stay where they are on disk (their pages are tagged e) and move here,
+ * in memory, as "unfolded" pages. A page's old bits are folded into its era pages (one u32 per
+ * cluster: the last closed epoch that wrote it) only when the page is about to be rewritten in a
+ * newer epoch, and the fold is on disk before that rewrite is (see Journal.commitPages). Folding
+ * takes the maximum, so doing it twice (a crash between fold and rewrite) changes nothing.
+ *
+ * The era index keeps, per bitmap page, the newest epoch ever folded into that page's era pages:
+ * a query for "since base" reads only the era pages of pages whose index entry is above base.
+ *
+ * A damaged era page (torn write) loses which epoch wrote each of its clusters: every cluster of it
+ * takes the page's index entry, the newest epoch that could be there. A damaged index page takes
+ * the newest closed epoch for each of its entries. Both only ever report more, never less.
+ *
+ * Runs only on the journal's serial queue when it touches the file; the journal calls it.
+ */
+import type { JournalIo } from './journal-io.js';
+import type { PagedBitmap } from './bitmap.js';
+import {
+  CLUSTERS_PER_PAGE,
+  decodeMetaPage,
+  encodeMetaPage,
+  ERA_PAGES_PER_BITMAP_PAGE,
+  ERAS_PER_PAGE,
+  eraIndexOffset,
+  eraIndexPageCount,
+  eraPagesOffset,
+  PAGE_BITMAP_BYTES,
+  PAGE_SIZE,
+} from './format.js';
+
+export interface UnfoldedPage {
+  epoch: number;
+  /** Never mutated once here: queries may hold it across awaits. */
+  bits: Uint8Array;
+}
+
+const ERA_BLOCK_BYTES = ERA_PAGES_PER_BITMAP_PAGE * PAGE_SIZE;
+
+export class EraHistory {
+  /** Per bitmap page: the newest epoch folded into its era pages; 0 = none. */
+  readonly folded: Uint32Array;
+  readonly unfolded = new Map<number, UnfoldedPage>();
+  private readonly indexPages: number;
+
+  constructor(private readonly io: JournalIo, readonly pageCount: number) {
+    this.folded = new Uint32Array(pageCount);
+    this.indexPages = eraIndexPageCount(pageCount);
+  }
+
+  /** Reads the era index. `newestClosed` stands in for entries of a damaged index page. */
+  async loadIndex(generation: string, newestClosed: number): Promise<number[]> {
+    const damaged: number[] = [];
+    const buf = Buffer.alloc(PAGE_SIZE);
+    for (let q = 0; q < this.indexPages; q++) {
+      const got = await this.io.read(buf, eraIndexOffset(this.pageCount, q));
+      if (got < PAGE_SIZE) buf.fill(0, got);
+      const page = decodeMetaPage(buf, 'era-index', q, generation);
+      const first = q * ERAS_PER_PAGE;
+      const n = Math.min(ERAS_PER_PAGE, this.pageCount - first);
+      if (page.kind === 'valid') this.folded.set(page.entries.subarray(0, n), first);
+      else if (page.kind === 'damaged') {
+        this.folded.fill(newestClosed, first, first + n);
+        damaged.push(q);
+      }
+    }
+    return damaged;
+  }
+
+  /** A page read at load whose bits belong to an older epoch. */
+  loadUnfolded(page: number, epoch: number, bits: Uint8Array): void {
+    if (bits.some((b) => b !== 0)) this.unfolded.set(page, { epoch, bits });
+  }
+
+  /**
+   * Epoch `epoch` is closed: its recorded pages become unfolded history. A page that gained no bit
+   * in the epoch keeps whatever older bits it still had unfolded.
+   */
+  closeEpoch(epoch: number, recorded: PagedBitmap): void {
+    for (let p = 0; p < this.pageCount; p++) {
+      const bits = recorded.page(p);
+      if (bits) this.unfolded.set(p, { epoch, bits: new Uint8Array(bits) });
+    }
+  }
+
+  reset(): void {
+    this.unfolded.clear();
+    this.folded.fill(0);
+  }
+
+  needsFold(page: number): boolean {
+    return this.unfolded.has(page);
+  }
+
+  /**
+   * Writes the unfolded bits of `pages` into their era pages and the index. The caller makes the
+   * writes durable (fdatasync) before any of these pages is rewritten. On success the pages are
+   * no longer unfolded.
+   */
+  async fold(pages: readonly number[], generation: string): Promise<void> {
+    const block = Buffer.alloc(ERA_BLOCK_BYTES);
+    const touchedIndexPages = new Set<number>();
+    const newFolded = new Map<number, number>();
+    for (const p of pages) {
+      const u = this.unfolded.get(p);
+      if (!u) continue;
+      const eras = await this.readEras(p, generation, block);
+      for (let i = 0; i < PAGE_BITMAP_BYTES; i++) {
+        const byte = u.bits[i]!;
+        if (byte === 0) continue;
+        for (let b = 0; b < 8; b++) {
+          if (!(byte & (1 << b))) continue;
+          const c = i * 8 + b;
+          if (eras[c]! < u.epoch) eras[c] = u.epoch;
+        }
+      }
+      for (let k = 0; k < ERA_PAGES_PER_BITMAP_PAGE; k++) {
+        encodeMetaPage(block.subarray(k * PAGE_SIZE, (k + 1) * PAGE_SIZE), 'era', p * ERA_PAGES_PER_BITMAP_PAGE + k, generation,
+          eras.subarray(k * ERAS_PER_PAGE, (k + 1) * ERAS_PER_PAGE));
+      }
+      await this.io.write(block, eraPagesOffset(this.pageCount, p));
+      newFolded.set(p, Math.max(this.folded[p]!, u.epoch));
+      touchedIndexPages.add(Math.floor(p / ERAS_PER_PAGE));
+    }
+    const index = Buffer.alloc(PAGE_SIZE);
+    for (const q of touchedIndexPages) {
+      const entries = new Uint32Array(ERAS_PER_PAGE);
+      for (let i = 0; i < ERAS_PER_PAGE && q * ERAS_PER_PAGE + i < this.pageCount; i++) {
+        const p = q * ERAS_PER_PAGE + i;
+        entries[i] = newFolded.get(p) ?? this.folded[p]!;
+      }
+      await this.io.write(encodeMetaPage(index, 'era-index', q, generation, entries), eraIndexOffset(this.pageCount, q));
+    }
+    for (const [p, e] of newFolded) {
+      this.folded[p] = e;
+      this.unfolded.delete(p);
+    }
+  }
+
+  /**
+   * Reads the era pages of bitmap page `p` into one array of CLUSTERS_PER_PAGE entries. Never
+   * written and stale pages read as zeros; damaged ones as the page's index entry.
+   */
+  async readEras(p: number, generation: string, block = Buffer.alloc(ERA_BLOCK_BYTES)): Promise<Uint32Array> {
+    const eras = new Uint32Array(CLUSTERS_PER_PAGE);
+    if (this.folded[p] === 0) return eras;
+    const got = await this.io.read(block, eraPagesOffset(this.pageCount, p));
+    if (got < block.length) block.fill(0, got);
+    for (let k = 0; k < ERA_PAGES_PER_BITMAP_PAGE; k++) {
+      const page = decodeMetaPage(block.subarray(k * PAGE_SIZE, (k + 1) * PAGE_SIZE), 'era', p * ERA_PAGES_PER_BITMAP_PAGE + k, generation);
+      if (page.kind === 'valid') eras.set(page.entries, k * ERAS_PER_PAGE);
+      else if (page.kind === 'damaged') eras.fill(this.folded[p]!, k * ERAS_PER_PAGE, (k + 1) * ERAS_PER_PAGE);
+    }
+    return eras;
+  }
+}
+
+/** Sets in `into` every cluster of page `p` whose era is above `base`. */
+export function addErasAbove(into: PagedBitmap, p: number, eras: Uint32Array, base: number): void {
+  const first = p * CLUSTERS_PER_PAGE;
+  let runStart = -1;
+  const n = Math.min(CLUSTERS_PER_PAGE, into.clusterCount - first);
+  for (let i = 0; i <= n; i++) {
+    const above = i < n && eras[i]! > base;
+    if (above && runStart < 0) runStart = i;
+    else if (!above && runStart >= 0) {
+      into.setRange(first + runStart, first + i - 1);
+      runStart = -1;
+    }
+  }
+}
