@@ -1,0 +1,74 @@
+/**
+ * The volume's write gate for checkpoints: while paused, a write waits (it is not refused and not
+ * issued); the drain waits for the writes already past the gate and for nothing else.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { Volume } from '../../src/volume/volume.js';
+import { Lifecycle } from '../../src/mount/lifecycle.js';
+import type { ImageFile, IoCallback } from '../../src/volume/image.js';
+import type { WriteTracker } from '../../src/tracker/tracker.js';
+
+/** An image whose writes complete only when the test says so. */
+class HeldImage {
+  readonly writes: { position: number; done: () => void }[] = [];
+  write(_data: Buffer, n: number, position: number, cb: IoCallback): void {
+    this.writes.push({ position, done: () => cb(null, n) });
+  }
+  read(_b: Buffer, n: number, _p: number, cb: IoCallback): void { cb(null, n); }
+  datasync(): Promise<void> { return Promise.resolve(); }
+}
+
+function setup() {
+  const lifecycle = new Lifecycle();
+  lifecycle.moveTo('active', 'test');
+  const volume = new Volume(1 << 20, lifecycle, { journalFailed: () => {}, imageFailed: () => {} }, false);
+  const image = new HeldImage();
+  const tracked: number[] = [];
+  const tracker: WriteTracker = { beforeWrite: (offset) => { tracked.push(offset); return null; }, sync: () => Promise.resolve() };
+  volume.attach({ image: image as unknown as ImageFile, tracker });
+  return { lifecycle, volume, image, tracked };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('Volume: pausing writes for a checkpoint', () => {
+  test('a write in flight holds the drain; a write arriving while paused waits, then goes', async () => {
+    const { volume, image, tracked } = setup();
+    const replies: number[] = [];
+    volume.write(Buffer.alloc(512), 0, (r) => replies.push(r));
+    assert.equal(image.writes.length, 1);
+    volume.pauseWrites();
+    let drained = false;
+    const drain = volume.whenWritesDrained().then(() => { drained = true; });
+    volume.write(Buffer.alloc(512), 4096, (r) => replies.push(r));
+    await tick();
+    assert.equal(image.writes.length, 1, 'a paused write must not be issued');
+    assert.deepEqual(tracked, [0], 'nor be tracked: it belongs to the next epoch');
+    assert.equal(drained, false, 'the drain waits for the write in flight');
+    image.writes[0]!.done();
+    await drain;
+    assert.deepEqual(replies, [512]);
+    assert.equal(volume.pendingRequests, 1, 'the paused write is still a request in flight');
+    volume.resumeWrites();
+    assert.deepEqual(tracked, [0, 4096]);
+    assert.equal(image.writes.length, 2);
+    image.writes[1]!.done();
+    assert.deepEqual(replies, [512, 512]);
+    assert.equal(volume.pendingRequests, 0);
+  });
+
+  test('a paused write is refused at resume if the mount left active meanwhile, and abortInFlight answers it', async () => {
+    const { lifecycle, volume, image } = setup();
+    const replies: number[] = [];
+    volume.pauseWrites();
+    volume.write(Buffer.alloc(512), 0, (r) => replies.push(r));
+    volume.write(Buffer.alloc(512), 8192, (r) => replies.push(r));
+    lifecycle.moveTo('ejecting', 'test');
+    assert.equal(volume.abortInFlight(-5), 2);
+    volume.resumeWrites();
+    assert.equal(image.writes.length, 0);
+    assert.deepEqual(replies, [-5, -5]);
+    await volume.whenWritesDrained();
+  });
+});
