@@ -52,6 +52,8 @@ interface Source {
   generation: string;
   /** What `trackfs checkpoint` takes: the mountpoint or the journal file. */
   checkpointTarget: string;
+  /** Files a TARGET must not be: the image, the volume, the journal. */
+  ownFiles: string[];
   changes(since: string | null): Promise<ChangesReport>;
 }
 
@@ -76,6 +78,7 @@ async function openSource(name: string, journalOpt: string | undefined): Promise
       clusterSize: s['clusterSize'] as number,
       generation: s['generation'] as string,
       checkpointTarget: target.mountpoint,
+      ownFiles: [join(target.mountpoint, VOLUME_NAME), s['image'] as string, s['journal'] as string],
       changes: (since) => askMount<ChangesReport>(target, { op: 'changes', since }, 120_000),
     };
   }
@@ -97,6 +100,7 @@ async function openSource(name: string, journalOpt: string | undefined): Promise
     clusterSize: s['clusterSize'] as number,
     generation: s['generation'] as string,
     checkpointTarget: journal,
+    ownFiles: [name, journal],
     changes: (since) => offlineChanges(journal, since),
   };
 }
@@ -165,6 +169,11 @@ export async function backupCommand(args: BackupArgs): Promise<number> {
   const started = Date.now();
   const src = await openSource(args.source, args.journal);
   const sidecarPath = args.sidecar ?? sidecarPathFor(args.target);
+  for (const own of src.ownFiles) {
+    if (own && (await samePath(own, args.target).catch(() => false)) && (await stat(args.target).catch(() => null))) {
+      fail(`target ${args.target} is ${own}, part of the source itself`);
+    }
+  }
   const t = await inspectTarget(args.target);
   if (t.exists && t.size !== src.imageSize) fail(`target ${args.target} has ${t.size} bytes, the source has ${src.imageSize}; a target must be the same size`);
   if (!t.exists && args.sidecar === undefined && (await stat(sidecarPath).catch(() => null))) {
