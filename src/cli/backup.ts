@@ -153,14 +153,13 @@ function planBase(args: BackupArgs, src: Source, sidecar: Sidecar | null, target
   if (sidecar.imageSize !== src.imageSize) fail(`target ${args.target} is a copy of an image of ${sidecar.imageSize} bytes, not ${src.imageSize}`);
   if (args.since) return { full: false, base: args.since, redo: false };
   const redo = sidecar.state === 'in-progress';
+  // An interrupted full copy (a re-base starts one) is redone in full, whatever history it was of.
+  if (redo && (sidecar.running?.base ?? null) === null) return { full: true, fullReason: 'redoing an interrupted full copy', base: null, redo };
   if (sidecar.generation !== src.generation) {
     fail(`target ${args.target} holds a copy of history ${sidecar.generation.slice(0, 12)}, but ${src.describe} is now at ${src.generation.slice(0, 12)} `
       + '(its journal was reset or re-based since): which clusters changed cannot be told; use --full');
   }
-  if (redo) {
-    const base = sidecar.running?.base ?? null;
-    return base === null ? { full: true, fullReason: 'redoing an interrupted full copy', base: null, redo } : { full: false, base, redo };
-  }
+  if (redo) return { full: false, base: sidecar.running!.base!, redo };
   return { full: false, base: sidecar.checkpointId, redo };
 }
 
@@ -175,6 +174,10 @@ export async function backupCommand(args: BackupArgs): Promise<number> {
     }
   }
   const t = await inspectTarget(args.target);
+  if (t.exists && t.blockDevice && args.sidecar === undefined) {
+    // Its state cannot live in /dev, where a reused device name would inherit it.
+    fail(`target ${args.target} is a block device: name where its backup state is kept with --sidecar FILE`, EXIT.usage);
+  }
   if (t.exists && t.size !== src.imageSize) fail(`target ${args.target} has ${t.size} bytes, the source has ${src.imageSize}; a target must be the same size`);
   if (!t.exists && args.sidecar === undefined && (await stat(sidecarPath).catch(() => null))) {
     fail(`target ${args.target} does not exist but its sidecar ${sidecarPath} does; remove the sidecar to start a new backup`);

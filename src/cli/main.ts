@@ -87,7 +87,7 @@ export async function main(argv: string[]): Promise<void> {
         (y) => y
           .positional('target', { type: 'string', demandOption: true, describe: 'mountpoint or journal file' })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
-          .example('id=$($0 checkpoint /mnt/disk)', 'later: $0 changes /mnt/disk --since "$id"'),
+          .example('id=$($0 checkpoint /mnt/disk)', 'later: trackfs changes /mnt/disk --since "$id"'),
         async (args) => { await checkpointCommand(args.target!, args.json); },
       )
       .command(

@@ -239,6 +239,7 @@ export class Harness {
   private readonly connections = new Set<string>();
   private closed = false;
   private readonly cleanupHooks: (() => void | Promise<void>)[] = [];
+  private readonly preUnmountHooks: (() => void | Promise<void>)[] = [];
   private scratch = 0;
 
   private constructor(readonly dir: string) {
@@ -261,6 +262,15 @@ export class Harness {
   /** Runs at cleanup after trackfs is unmounted and before the temp dir is removed. */
   onCleanup(hook: () => void | Promise<void>): void {
     this.cleanupHooks.push(hook);
+  }
+
+  /**
+   * Runs at cleanup after this harness's children are killed and BEFORE trackfs is unmounted,
+   * newest first: for what sits on top of the volume (a file system mounted from a loop device
+   * attached to it), which must go first or the volume stays busy.
+   */
+  beforeUnmount(hook: () => void | Promise<void>): void {
+    this.preUnmountHooks.push(hook);
   }
 
   /** `${TRACKFS_RUNTIME_DIR}/${mountId(realpath(mountpoint))}.sock` (the test process has no TRACKFS_RUNTIME_DIR). */
@@ -419,6 +429,25 @@ export class Harness {
     return child;
   }
 
+  /** Runs any command as a child this harness owns (killed at cleanup if still running). Never throws on a non-zero exit. */
+  run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    this.check();
+    return this.exec(cmd, args, { env: this.env(), timeoutMs: opts.timeoutMs ?? 30_000 });
+  }
+
+  /** The same, throwing (with its stderr) on a non-zero exit. */
+  async runOk(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    const r = await this.run(cmd, args, opts);
+    if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}${r.signal ? ` (${r.signal})` : ''}: ${r.stderr.trim()}`);
+    return r;
+  }
+
+  /** SHA-256 of a file, read by a child process (sha256sum), so the mount is never read by the test process. */
+  async sha256(path: string): Promise<string> {
+    const r = await this.runOk('sha256sum', ['--', path], { timeoutMs: 60_000 });
+    return r.stdout.trim().split(/\s+/)[0]!;
+  }
+
   /** Runs child-writer.js to completion; returns its output. */
   async runChildWriter(args: string[], timeoutMs = 30_000): Promise<RunResult> {
     this.check();
@@ -493,6 +522,14 @@ export class Harness {
     const problems: string[] = [];
     // 1. Our writers first: nothing of ours should hold the volume open.
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    // 1b. What sits on top of the volume (a file system on a loop device over it), newest first.
+    for (const hook of this.preUnmountHooks.reverse()) {
+      try {
+        await hook();
+      } catch (e) {
+        problems.push(`pre-unmount cleanup hook: ${(e as Error).message}`);
+      }
+    }
     // 2. A lazy unmount through the CLI, bounded.
     this.noteRegisteredDaemon();
     const live = [...this.daemons].some((p) => this.ourDaemon(p));
