@@ -166,6 +166,28 @@ function planBase(args: BackupArgs, src: Source, sidecar: Sidecar | null, target
 export async function backupCommand(args: BackupArgs): Promise<number> {
   if (args.since) checkIdSyntax(args.since);
   const started = Date.now();
+  // Ctrl-C at any point: say where TARGET stands. Installed first, so no moment is uncovered.
+  let bar: cliProgress.SingleBar | null = null;
+  let targetTouched = false;
+  const onSigint = () => {
+    bar?.stop();
+    process.stderr.write(targetTouched
+      ? `\ntrackfs: backup interrupted; ${args.target} is incomplete and its sidecar says so: the next run redoes it\n`
+      : '\ntrackfs: backup interrupted before anything was copied\n');
+    process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await runBackup(args, started, {
+      touched: () => { targetTouched = true; },
+      showBar: (total) => (bar = args.progress && process.stderr.isTTY ? newProgressBar(total) : null),
+    });
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+async function runBackup(args: BackupArgs, started: number, ui: { touched(): void; showBar(total: number): cliProgress.SingleBar | null }): Promise<number> {
   const src = await openSource(args.source, args.journal);
   const sidecarPath = args.sidecar ?? sidecarPathFor(args.target);
   for (const own of src.ownFiles) {
@@ -180,7 +202,9 @@ export async function backupCommand(args: BackupArgs): Promise<number> {
   }
   if (t.exists && t.size !== src.imageSize) fail(`target ${args.target} has ${t.size} bytes, the source has ${src.imageSize}; a target must be the same size`);
   if (!t.exists && args.sidecar === undefined && (await stat(sidecarPath).catch(() => null))) {
-    fail(`target ${args.target} does not exist but its sidecar ${sidecarPath} does; remove the sidecar to start a new backup`);
+    // A first run interrupted before it created TARGET left an in-progress sidecar: just redo it.
+    const left = await readSidecar(sidecarPath).catch(() => null);
+    if (left?.state !== 'in-progress') fail(`target ${args.target} does not exist but its sidecar ${sidecarPath} does; remove the sidecar to start a new backup`);
   }
   const sidecar = t.exists ? await readSidecar(sidecarPath).catch((e) => fail((e as Error).message)) : null;
   const plan = planBase(args, src, sidecar, t.exists, sidecarPath);
@@ -228,30 +252,24 @@ export async function backupCommand(args: BackupArgs): Promise<number> {
     if (!endGeneration.startsWith(parseCheckpointId(latest).generation)) fail('the source\'s history changed during the backup; run it again');
   }
 
-  if (!t.exists) await createSparseTarget(args.target, src.imageSize);
   const base: Sidecar = sidecar ?? {
     format: SIDECAR_FORMAT, imageSize: src.imageSize, clusterSize: src.clusterSize, generation: endGeneration, checkpoint: 0,
     checkpointId: formatCheckpointId(endGeneration, 0), state: 'in-progress', source: src.describe, updatedAt: '', runs: [],
   };
   const toId = cp ? cp.id : null;
+  ui.touched();
   await writeSidecar(sidecarPath, { ...base, state: 'in-progress', running: { startedAt: new Date(started).toISOString(), base: plan.base, to: toId, full: plan.full } });
+  // After the sidecar: an interruption from here on leaves it in-progress, which the next run redoes.
+  if (!t.exists) await createSparseTarget(args.target, src.imageSize);
 
   const total = extents.reduce((n, e) => n + e.length, 0);
-  const bar = args.progress && process.stderr.isTTY ? newProgressBar(total) : null;
-  const onSigint = () => {
-    bar?.stop();
-    process.stderr.write(`\ntrackfs: backup interrupted; ${args.target} is incomplete and its sidecar says so: the next run redoes it\n`);
-    process.exit(130);
-  };
-  process.once('SIGINT', onSigint);
+  const bar = ui.showBar(total);
   let result;
   try {
     result = await copyExtents(src.dataPath, args.target, extents, { sparseTarget: !t.exists, verify: args.verify, onProgress: (done) => bar?.update(done) });
   } catch (e) {
     bar?.stop();
     fail(`backup failed while copying from ${src.dataPath}: ${(e as Error).message}; ${args.target} is incomplete and the next run redoes it`);
-  } finally {
-    process.removeListener('SIGINT', onSigint);
   }
   bar?.update(total);
   bar?.stop();
