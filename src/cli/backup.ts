@@ -23,7 +23,7 @@ import { takeCheckpoint, type CheckpointOutcome } from './checkpoint.js';
 import { checkIdSyntax } from './changes.js';
 import { EXIT, fail } from './errors.js';
 import type { ChangesReport, Extent } from '../journal/changes.js';
-import { formatCheckpointId, parseCheckpointId } from '../journal/checkpoint-id.js';
+import { formatCheckpointId, parseCheckpointId, resolveCheckpoint } from '../journal/checkpoint-id.js';
 import { copyExtents } from '../backup/copy.js';
 import { readSidecar, sidecarPathFor, writeSidecar, SIDECAR_FORMAT, type Sidecar } from '../backup/sidecar.js';
 import { inspectImage } from '../volume/image.js';
@@ -54,6 +54,8 @@ interface Source {
   checkpointTarget: string;
   /** Files a TARGET must not be: the image, the volume, the journal. */
   ownFiles: string[];
+  /** The newest checkpoint id when the backup began. */
+  latestCheckpoint: string;
   changes(since: string | null): Promise<ChangesReport>;
 }
 
@@ -79,6 +81,7 @@ async function openSource(name: string, journalOpt: string | undefined): Promise
       generation: s['generation'] as string,
       checkpointTarget: target.mountpoint,
       ownFiles: [join(target.mountpoint, VOLUME_NAME), s['image'] as string, s['journal'] as string],
+      latestCheckpoint: s['latestCheckpoint'] as string,
       changes: (since) => askMount<ChangesReport>(target, { op: 'changes', since }, 120_000),
     };
   }
@@ -101,6 +104,7 @@ async function openSource(name: string, journalOpt: string | undefined): Promise
     generation: s['generation'] as string,
     checkpointTarget: journal,
     ownFiles: [name, journal],
+    latestCheckpoint: s['latestCheckpoint'] as string,
     changes: (since) => offlineChanges(journal, since),
   };
 }
@@ -156,6 +160,8 @@ function planBase(args: BackupArgs, src: Source, sidecar: Sidecar | null, target
   // An interrupted full copy (a re-base starts one) is redone in full, whatever history it was of.
   if (redo && (sidecar.running?.base ?? null) === null) return { full: true, fullReason: 'redoing an interrupted full copy', base: null, redo };
   if (sidecar.generation !== src.generation) {
+    // TARGET is half-updated anyway, and the interrupted run may itself have re-based the journal.
+    if (redo) return { full: true, fullReason: 'redoing an interrupted backup; the source\'s history started over since', base: null, redo };
     fail(`target ${args.target} holds a copy of history ${sidecar.generation.slice(0, 12)}, but ${src.describe} is now at ${src.generation.slice(0, 12)} `
       + '(its journal was reset or re-based since): which clusters changed cannot be told; use --full');
   }
@@ -201,15 +207,35 @@ async function runBackup(args: BackupArgs, started: number, ui: { touched(): voi
     fail(`target ${args.target} is a block device: name where its backup state is kept with --sidecar FILE`, EXIT.usage);
   }
   if (t.exists && t.size !== src.imageSize) fail(`target ${args.target} has ${t.size} bytes, the source has ${src.imageSize}; a target must be the same size`);
+  let interruptedFirstRun = false;
   if (!t.exists && args.sidecar === undefined && (await stat(sidecarPath).catch(() => null))) {
     // A first run interrupted before it created TARGET left an in-progress sidecar: just redo it.
     const left = await readSidecar(sidecarPath).catch(() => null);
     if (left?.state !== 'in-progress') fail(`target ${args.target} does not exist but its sidecar ${sidecarPath} does; remove the sidecar to start a new backup`);
+    interruptedFirstRun = true;
   }
   const sidecar = t.exists ? await readSidecar(sidecarPath).catch((e) => fail((e as Error).message)) : null;
   const plan = planBase(args, src, sidecar, t.exists, sidecarPath);
+  if (interruptedFirstRun) plan.redo = true;
+  if (plan.base !== null) {
+    // Refuse a base that cannot be used now, before the sidecar is touched.
+    const ref = parseCheckpointId(plan.base);
+    const resolved = resolveCheckpoint(ref, src.generation, parseCheckpointId(src.latestCheckpoint).number + 1);
+    if ('unavailable' in resolved) fail(`${resolved.unavailable}; use --full for a full copy`);
+  }
   const say = (line: string) => { if (!args.json) process.stderr.write(`trackfs: ${line}\n`); };
   if (plan.redo) say(`the previous backup into ${args.target} was interrupted; redoing it from ${plan.base ?? 'a full copy'}`);
+
+  // In progress from before the checkpoint: a run cut short after a re-base is then redone in full.
+  const base: Sidecar = sidecar ?? {
+    format: SIDECAR_FORMAT, imageSize: src.imageSize, clusterSize: src.clusterSize, generation: src.generation, checkpoint: 0,
+    checkpointId: formatCheckpointId(src.generation, 0), state: 'in-progress', source: src.describe, updatedAt: '', runs: [],
+  };
+  const markRunning = (to: string | null) => writeSidecar(sidecarPath, {
+    ...base, state: 'in-progress', running: { startedAt: new Date(started).toISOString(), base: plan.base, to, full: plan.full },
+  });
+  ui.touched();
+  await markRunning(null);
 
   let cp: CheckpointOutcome | null = null;
   if (args.checkpoint) {
@@ -252,14 +278,8 @@ async function runBackup(args: BackupArgs, started: number, ui: { touched(): voi
     if (!endGeneration.startsWith(parseCheckpointId(latest).generation)) fail('the source\'s history changed during the backup; run it again');
   }
 
-  const base: Sidecar = sidecar ?? {
-    format: SIDECAR_FORMAT, imageSize: src.imageSize, clusterSize: src.clusterSize, generation: endGeneration, checkpoint: 0,
-    checkpointId: formatCheckpointId(endGeneration, 0), state: 'in-progress', source: src.describe, updatedAt: '', runs: [],
-  };
   const toId = cp ? cp.id : null;
-  ui.touched();
-  await writeSidecar(sidecarPath, { ...base, state: 'in-progress', running: { startedAt: new Date(started).toISOString(), base: plan.base, to: toId, full: plan.full } });
-  // After the sidecar: an interruption from here on leaves it in-progress, which the next run redoes.
+  if (cp) await markRunning(toId);
   if (!t.exists) await createSparseTarget(args.target, src.imageSize);
 
   const total = extents.reduce((n, e) => n + e.length, 0);
