@@ -10,7 +10,7 @@
  * fsync must not skip the journal commit; a backing call that never returns must not stop the
  * daemon), and a watchdog bounds the whole shutdown.
  */
-import { readdir, readlink, stat, writeFile, unlink, realpath } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat, writeFile, unlink, realpath } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Durability } from '../journal/format.js';
 import { openJournalForMount, type OpenedJournal } from '../journal/open.js';
@@ -62,6 +62,12 @@ const SHUTDOWN_WATCHDOG_MS = 20_000;
 const DRAIN_LIMIT_MS = 5_000;
 /** Bound on each backing call during release: a vanished or stalled device must not hold us. */
 const STEP_LIMIT_MS = 3_000;
+/**
+ * The image's fdatasync may legitimately take long (gigabytes of dirty pages): it is bounded by a
+ * lack of progress of the device under it (sectors written), not by a fixed time, up to a cap.
+ */
+const SYNC_STALL_MS = 3_000;
+const SYNC_CAP_MS = 120_000;
 const FUSE_OP_TIMEOUT_MS = 30_000;
 /** How long a checkpoint waits for writes in flight before giving up (writes stay paused meanwhile). */
 const CHECKPOINT_DRAIN_MS = 10_000;
@@ -77,6 +83,49 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     p.finally(() => clearTimeout(timer)),
     new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new ErrnoError('ETIMEDOUT', `${what} did not finish within ${ms} ms`)), ms); }),
   ]);
+}
+
+/** Sectors written so far by block device `majorMinor`, or null where that cannot be read. */
+async function sectorsWritten(majorMinor: string): Promise<number | null> {
+  try {
+    const fields = (await readFile(`/sys/dev/block/${majorMinor}/stat`, 'utf8')).trim().split(/\s+/);
+    const n = Number(fields[6]);
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Waits for `p` while the device under it makes progress: fails with ETIMEDOUT after `stallMs`
+ * without a sector written, or after `capMs` in all. A device whose progress cannot be read (a
+ * FUSE or network file system) gets `stallMs` in all.
+ */
+function whileProgressing<T>(p: Promise<T>, device: string, what: string, stallMs: number, capMs: number, onProgress: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const started = Date.now();
+    let lastChange = started;
+    let last: number | null = null;
+    let polling = false;
+    const timer = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      void sectorsWritten(device).then((n) => {
+        polling = false;
+        const now = Date.now();
+        if (n !== null && last !== null && n !== last) {
+          lastChange = now;
+          onProgress();
+        }
+        last = n;
+        if (now - lastChange > stallMs || now - started > capMs) {
+          clearInterval(timer);
+          reject(new ErrnoError('ETIMEDOUT', `${what} made no progress for ${now - lastChange} ms (${now - started} ms in all)`));
+        }
+      });
+    }, 250);
+    p.then((v) => { clearInterval(timer); resolve(v); }, (e) => { clearInterval(timer); reject(e); });
+  });
 }
 
 async function checkMountpoint(path: string): Promise<string> {
@@ -150,6 +199,8 @@ export class MountDaemon {
   private paths: MountPaths | null = null;
   private realMountpoint = '';
   private shutdownPromise: Promise<ShutdownSummary> | null = null;
+  /** Armed during shutdown; pushed back while a long image sync still makes progress. */
+  private watchdog: NodeJS.Timeout | null = null;
   private journalFailures = 0;
   private commitsAtLastJournalLog = -1;
   private imageFailures = 0;
@@ -273,9 +324,10 @@ export class MountDaemon {
     const b = this.backing;
     if (!b) return true;
     const errors: string[] = [];
-    const step = async (what: string, fn: () => Promise<unknown>, limitMs = STEP_LIMIT_MS): Promise<boolean> => {
+    const step = async (what: string, fn: () => Promise<unknown>, limitMs = STEP_LIMIT_MS, progressOf?: string): Promise<boolean> => {
       try {
-        await withTimeout(fn(), limitMs, what);
+        if (progressOf) await whileProgressing(fn(), progressOf, what, SYNC_STALL_MS, SYNC_CAP_MS, () => this.watchdog?.refresh());
+        else await withTimeout(fn(), limitMs, what);
         return true;
       } catch (e) {
         if ((e as ErrnoError).code === 'ETIMEDOUT') this.stuckBackingCalls = true;
@@ -297,7 +349,7 @@ export class MountDaemon {
       await step('journal close', () => j.abandon());
       clean = true;
     } else {
-      const synced = await step('image fdatasync', () => b.image.datasync());
+      const synced = await step('image fdatasync', () => b.image.datasync(), STEP_LIMIT_MS, b.facts.hostDevice);
       if (synced) await step('image stat', async () => { mtimeNs = await b.image.mtimeNs(); });
       if (mtimeNs === null) {
         // Without the image's final mtime a clean close would hide later changes: leave it active.
@@ -599,8 +651,8 @@ export class MountDaemon {
   }
 
   private async doShutdown(reason: string, opts: { unmountFuse: boolean; lazy: boolean }): Promise<ShutdownSummary> {
-    const watchdog = setTimeout(() => {
-      this.log.fatal({ reason }, `shutdown did not finish within ${SHUTDOWN_WATCHDOG_MS} ms; exiting`);
+    const watchdog = this.watchdog = setTimeout(() => {
+      this.log.fatal({ reason }, `shutdown made no progress for ${SHUTDOWN_WATCHDOG_MS} ms; exiting`);
       this.exit(3);
     }, SHUTDOWN_WATCHDOG_MS);
     const summary: ShutdownSummary = { journalClean: true, errors: [] };
