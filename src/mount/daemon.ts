@@ -199,6 +199,8 @@ export class MountDaemon {
   private paths: MountPaths | null = null;
   private realMountpoint = '';
   private shutdownPromise: Promise<ShutdownSummary> | null = null;
+  /** Answers requests stuck longer than FUSE_OP_TIMEOUT_MS (fuse-native's own timer is off). */
+  private stuckSweep: NodeJS.Timeout | null = null;
   /** Armed during shutdown; pushed back while a long image sync still makes progress. */
   private watchdog: NodeJS.Timeout | null = null;
   private journalFailures = 0;
@@ -248,6 +250,13 @@ export class MountDaemon {
         'FUSE mount',
       );
       this.lifecycle.moveTo('active', 'mounted');
+      this.stuckSweep = setInterval(() => {
+        const n = this.volume?.expireStuck(FUSE_OP_TIMEOUT_MS / 1000) ?? 0;
+        if (n === 0) return;
+        this.stuckBackingCalls = true;
+        this.log.error({ answered: n }, `answered ${n} request(s) stuck for ${FUSE_OP_TIMEOUT_MS / 1000} s with EIO (the image does not answer)`);
+      }, 1000);
+      this.stuckSweep.unref();
       const j = this.backing!.opened.journal;
       this.log.info({ image: facts.path, mountpoint: this.realMountpoint, journal: c.journal, durability: c.durability, clusterSize: j.clusterSize, trusted: j.state !== 'untrusted' }, 'mount is live');
 
@@ -666,6 +675,7 @@ export class MountDaemon {
     };
     if (this.lifecycle.can('unmounting')) this.lifecycle.moveTo('unmounting', reason);
     this.watch?.stop();
+    if (this.stuckSweep) clearInterval(this.stuckSweep);
     summary.journalClean = this.backing || this.releasing ? await this.releaseBacking(reason) : (this.released?.clean ?? false);
     if (opts.unmountFuse && this.fuse) {
       await step('unmount', async () => {

@@ -42,6 +42,8 @@ export interface Backing {
 
 interface Pending {
   answered: boolean;
+  /** The sweep tick when the request began: a coarse clock, no Date.now() per request. */
+  tick: number;
   abort(result: number): void;
 }
 
@@ -54,6 +56,8 @@ export class Volume {
   private readonly pending = new Set<Pending>();
   private drainWaiters: (() => void)[] = [];
   private closedWaiters: (() => void)[] = [];
+  /** Counts expireStuck() sweeps. */
+  private tick = 0;
   /** Writes past the pause gate and not yet answered. */
   private writesInFlight = 0;
   private writesDrainedWaiters: (() => void)[] = [];
@@ -246,6 +250,24 @@ export class Volume {
     return n;
   }
 
+  /**
+   * Called once a second: answers with EIO the requests in flight for `limitTicks` sweeps or more
+   * (a backing call that never returns must not hang its caller forever). Returns how many.
+   */
+  expireStuck(limitTicks: number): number {
+    this.tick++;
+    let n = 0;
+    for (const req of this.pending) {
+      if (this.tick - req.tick < limitTicks) continue;
+      req.answered = true;
+      this.pending.delete(req);
+      req.abort(-errno('EIO'));
+      n++;
+    }
+    if (n > 0) this.wakeDrained();
+    return n;
+  }
+
   /** Resolves once no request is in flight. New requests are the lifecycle's to refuse. */
   drain(): Promise<void> {
     if (this.pending.size === 0) return Promise.resolve();
@@ -259,7 +281,7 @@ export class Volume {
   }
 
   private begin(abort: (result: number) => void): Pending {
-    const req: Pending = { answered: false, abort };
+    const req: Pending = { answered: false, tick: this.tick, abort };
     this.pending.add(req);
     return req;
   }

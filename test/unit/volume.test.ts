@@ -71,4 +71,19 @@ describe('Volume: pausing writes for a checkpoint', () => {
     assert.deepEqual(replies, [-5, -5]);
     await volume.whenWritesDrained();
   });
+
+  test('a request stuck for the limit is answered with EIO by the sweep; its late completion is ignored', () => {
+    const { volume, image } = setup();
+    const replies: number[] = [];
+    volume.write(Buffer.alloc(512), 0, (r) => replies.push(r));
+    assert.equal(volume.expireStuck(2), 0, 'one sweep: not stuck yet');
+    volume.write(Buffer.alloc(512), 4096, (r) => replies.push(r));
+    assert.equal(volume.expireStuck(2), 1, 'the first request has now been in flight for two sweeps');
+    assert.deepEqual(replies, [-5 /* EIO */]);
+    image.writes[0]!.done();
+    assert.deepEqual(replies, [-5], 'a late completion does not answer again');
+    image.writes[1]!.done();
+    assert.deepEqual(replies, [-5, 512]);
+    assert.equal(volume.pendingRequests, 0);
+  });
 });
