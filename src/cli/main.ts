@@ -43,6 +43,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('journal', { type: 'string', describe: 'change journal file (default: IMAGE.trackfs; required for a block device)' })
           .option('cluster-size', { type: 'string', describe: 'tracking granularity, a power of two from 4K to 64M (default 64K for a new journal)' })
           .option('durability', { choices: ['strict', 'ordered'] as const, default: 'strict' as const, describe: 'strict: bit fdatasync\'ed before the data write; ordered: bit written before the data, synced on fsync/periodically' })
+          .option('mark-ahead', { type: 'string', default: '4M', describe: 'once a sequential write stream has covered 4 MiB, mark and commit this much ahead of it in the background (first touches rarely wait; up to this much per stream may be listed that was not written); 0 = mark exactly' })
           .option('read-only', { type: 'boolean', default: false, describe: 'serve the volume read-only' })
           .option('allow-other', { type: 'boolean', default: false, describe: 'let other users access the mount (needs user_allow_other in /etc/fuse.conf unless root)' })
           .option('reset-journal', { type: 'boolean', default: false, describe: 'start a new history: forget all recorded changes (the next backup must be full)' })

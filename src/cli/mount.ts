@@ -28,6 +28,7 @@ export interface MountArgs {
   logLevel: string;
   logFile?: string;
   trackingOff: boolean;
+  markAhead: string;
 }
 
 interface DaemonParams {
@@ -45,6 +46,15 @@ function parseClusterSize(text: string | undefined): number | null {
   return n;
 }
 
+/** Up to the largest cluster size: more would list much that was never written. */
+const MAX_MARK_AHEAD = 64 * 1024 * 1024;
+
+function parseMarkAhead(text: string): number {
+  const n = parseSize(text);
+  if (n === null || n > MAX_MARK_AHEAD) fail(`bad --mark-ahead '${text}': need a size from 0 (off) to 64M (e.g. 1M)`, EXIT.usage);
+  return n;
+}
+
 async function buildConfig(args: MountArgs): Promise<MountConfig> {
   const image = resolve(args.image);
   const mountpoint = resolve(args.mountpoint);
@@ -56,6 +66,7 @@ async function buildConfig(args: MountArgs): Promise<MountConfig> {
   }
   if (isBlock && !args.journal) fail(`--journal is required for a block device (${args.image}): the journal cannot live beside it`, EXIT.usage);
   const clusterSize = parseClusterSize(args.clusterSize);
+  const markAhead = parseMarkAhead(args.markAhead);
   const real = await realpath(mountpoint).catch(() => mountpoint);
   const logFile = args.logFile ? resolve(args.logFile) : args.foreground ? null : mountPaths(real).log;
   return {
@@ -69,6 +80,7 @@ async function buildConfig(args: MountArgs): Promise<MountConfig> {
     resetJournal: args.resetJournal,
     logFile,
     trackingOff: args.trackingOff,
+    markAhead,
   };
 }
 

@@ -27,7 +27,7 @@ export function formatStatus(s: Status): string {
   }
   lines.push(row('image', `${s['image']}${size}`));
   if (s['source'] === 'mount') lines.push(row('journal', `${s['journal']} (${s['journalState']})`));
-  lines.push(row('durability', `${s['durability']}${s['readOnly'] ? ', read-only' : ''}${s['tracking'] === false ? ', TRACKING OFF' : ''}`));
+  lines.push(row('durability', `${s['durability']}${s['readOnly'] ? ', read-only' : ''}${s['tracking'] === false ? ', TRACKING OFF' : ''}${typeof s['markAhead'] === 'number' && s['markAhead'] > 0 ? `, marks ${formatSizeShort(s['markAhead'])} ahead of long sequential writes` : ''}`));
   const cs = typeof s['clusterSize'] === 'number' ? formatSizeShort(s['clusterSize'] as number) : '?';
   const epochNote = typeof s['epoch'] === 'number' && (s['epoch'] as number) > 1 ? ` since checkpoint ${s['latestCheckpoint']}` : '';
   lines.push(row('clusters', `${s['changedClusters']} of ${s['totalClusters']} changed${epochNote} (${cs} each)`));

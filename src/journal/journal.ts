@@ -215,6 +215,28 @@ export class Journal {
     if (this.cache.isRecorded(first, last)) return null;
     if (this.closed) return Promise.reject(new JournalClosedError());
     this.cache.mark(first, last);
+    return this.scheduleCommit();
+  }
+
+  /** Whether `cluster` is marked (recorded, or in a commit that is pending or running). */
+  isMarked(cluster: number): boolean {
+    return this.cache.isMarked(cluster);
+  }
+
+  /**
+   * Marks [first, last] for a write expected soon, and has a commit scheduled without anyone
+   * waiting on it: the write then finds its clusters recorded, or waits for less. A failure of that
+   * commit is counted like any other and the bits stay pending: the next commit retries them and
+   * the writes that need them wait for it.
+   */
+  markAhead(first: number, last: number): void {
+    if (this.closed || first > last) return;
+    this.cache.mark(first, Math.min(last, this.clusterCount - 1));
+    this.scheduleCommit().catch(() => {});
+  }
+
+  /** The commit that will contain everything marked until now. */
+  private scheduleCommit(): Promise<void> {
     let batch = this.nextBatch;
     if (!batch) {
       const b = (batch = this.nextBatch = newBatch());

@@ -36,6 +36,10 @@ export class PageCache {
     return this.recorded.allSet(first, last);
   }
 
+  isMarked(cluster: number): boolean {
+    return this.marked.test(cluster);
+  }
+
   /** Marks [first, last]; pages that gained a bit become dirty. */
   mark(first: number, last: number): void {
     this.marked.setRange(first, last, this.markDirty);

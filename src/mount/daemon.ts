@@ -42,6 +42,8 @@ export interface MountConfig {
   allowOther: boolean;
   resetJournal: boolean;
   logFile: string | null;
+  /** Bytes marked ahead of a long sequential write stream (0: exact marking). See ChangeTracker. */
+  markAhead: number;
   /** Benchmark-only: serve without tracking, to measure what tracking costs. */
   trackingOff: boolean;
 }
@@ -294,7 +296,7 @@ export class MountDaemon {
         await journal.activate({ durability: c.durability, bootId: opened.bootId, pid: process.pid, imagePath: facts.path });
         if (c.durability === 'ordered') journal.startAutoSync(ORDERED_SYNC_INTERVAL_MS, (e) => this.journalFailed(e));
       }
-      const tracker: WriteTracker = c.trackingOff ? new UntrackedWrites() : new ChangeTracker(journal);
+      const tracker: WriteTracker = c.trackingOff ? new UntrackedWrites() : new ChangeTracker(journal, c.markAhead);
       this.backing = { facts, image, opened };
       this.volume!.attach({ image, tracker });
     } catch (e) {
@@ -532,6 +534,7 @@ export class MountDaemon {
       durability: c.durability,
       readOnly: c.readOnly,
       tracking: !c.trackingOff,
+      markAhead: c.markAhead,
       clusterSize: h?.clusterSize ?? null,
       totalClusters: view?.total ?? null,
       changedClusters: view?.changed ?? null,

@@ -114,6 +114,16 @@ teardown() { tf_teardown; }
   [ ! -e "$IMG.trackfs" ] || fail_msg "a journal was created"
 }
 
+@test "bad --mark-ahead values: exit 2, one line, nothing mounted or created" {
+  local v
+  for v in 1Q abc -1M 65M 1T; do
+    tf_mount "$IMG" "$MNT" --mark-ahead="$v"
+    assert_fails_with 2 "mark-ahead" "$v"
+    assert_not_mounted "$MNT"
+  done
+  [ ! -e "$IMG.trackfs" ] || fail_msg "a journal was created"
+}
+
 @test "a file of garbage as --journal: refused and left untouched, even with --reset-journal" {
   local g="$TF_TMP/garbage.bin"
   head -c 20000 /dev/urandom > "$g"

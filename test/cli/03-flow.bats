@@ -200,3 +200,31 @@ check_changes() {
   assert_eq "$(json 'j.changedClusters' <<< "$output")" 0 "changedClusters"
   assert_eq "$(json 'j.trusted' <<< "$output")" true "trusted"
 }
+
+@test "a long sequential dd: listed exactly with --mark-ahead 0, at most 4 MiB more by default" {
+  local big
+  big="$(tf_image big 32M)"
+  head -c 8388608 /dev/urandom > "$TF_TMP/data8m"
+
+  tf_mount_ok "$big" "$MNT" --mark-ahead 0
+  dd if="$TF_TMP/data8m" of="$MNT/volume" bs=1M seek=2 conv=notrunc,fsync status=none
+  run --separate-stderr trackfs changes "$MNT" --json
+  assert_status 0
+  assert_eq "$(json 'j.changedBytes' <<< "$output")" 8388608 "changedBytes, exact marking"
+  run --separate-stderr trackfs unmount "$MNT"
+  assert_status 0
+
+  tf_mount_ok "$big" "$MNT" --reset-journal
+  run --separate-stderr trackfs status "$MNT"
+  assert_status 0
+  [[ "$output" == *"marks 4M ahead"* ]] || fail_msg "status does not show mark-ahead: $output"
+  dd if="$TF_TMP/data8m" of="$MNT/volume" bs=1M seek=2 conv=notrunc,fsync status=none
+  run --separate-stderr trackfs changes "$MNT" --json
+  assert_status 0
+  local bytes first
+  bytes="$(json 'j.changedBytes' <<< "$output")"
+  first="$(json 'j.extents[0].offset' <<< "$output")"
+  assert_eq "$first" 2097152 "first changed byte"
+  [ "$bytes" -ge 8388608 ] && [ "$bytes" -le 12582912 ] || fail_msg "changedBytes $bytes: want 8 MiB to 12 MiB"
+  cmp -n 8388608 -i 0:2097152 "$TF_TMP/data8m" "$MNT/volume" || fail_msg "data differs"
+}
