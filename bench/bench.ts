@@ -701,7 +701,7 @@ async function comparison(opts: Options, notes: string[], startedAt: number): Pr
       const limit = job.touch === 'rewrite' ? 0.95 : 0.85;
       const spreads = ['trackfs-strict', 'trackfs-off'].map((t) => spread(cells.get(`${job.id}\u0000${t}`)?.samples ?? []));
       const noise = spreads.every(Number.isFinite) ? `; spread strict ${(spreads[0]! * 100).toFixed(0)} %, off ${(spreads[1]! * 100).toFixed(0)} %` : '';
-      verdicts.push({ target: `strict/off >= ${limit} (overhead <= ${Math.round((1 - limit) * 100)} %): ${job.name}`, value: `${ratio(r)}${noise}`, holds: Number.isFinite(r) ? r >= limit : null });
+      verdicts.push({ target: `strict/off >= ${limit} (overhead <= ${Math.round((1 - limit) * 100)} %): ${job.name}`, value: `${Number.isFinite(r) ? r.toFixed(3) : '-'}${noise}`, holds: Number.isFinite(r) ? r >= limit : null });
     }
   }
   if (trackerCost && has('trackfs-strict')) {
