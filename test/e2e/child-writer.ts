@@ -9,6 +9,9 @@
  *       forever: picks the next cluster-aligned offset (loopOffsets), writes BLOCK_SIZE bytes there
  *       and, only once the write call has returned, prints "INDEX OFFSET". On an error prints
  *       "error INDEX CODE" and exits 2.
+ *   node child-writer.js seq PATH START BLOCK_SIZE COUNT
+ *       one sequential stream: writes BLOCK_SIZE bytes at START, START + BLOCK_SIZE, ... (COUNT
+ *       writes), printing "INDEX OFFSET" after each has returned; errors as for loop.
  */
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mulberry32, seededBytes, type WriteSpec } from './prng.js';
@@ -52,10 +55,29 @@ function loop(path: string, clusterSize: number, clusterCount: number, seed: num
   }
 }
 
+function seq(path: string, start: number, blockSize: number, count: number): void {
+  const fd = openSync(path, 'r+');
+  const buf = Buffer.alloc(blockSize);
+  for (let i = 0; i < count; i++) {
+    const offset = start + i * blockSize;
+    buf.fill((i + 1) & 0xff);
+    try {
+      writeFully(fd, buf, offset);
+    } catch (e) {
+      say(`error ${i} ${(e as NodeJS.ErrnoException).code ?? 'unknown'}`);
+      process.exit(2);
+    }
+    say(`${i} ${offset}`);
+  }
+  closeSync(fd);
+  say(`done ${count}`);
+}
+
 const [mode, path, ...rest] = process.argv.slice(2);
 if (mode === 'apply' && path && rest[0]) apply(path, rest[0]);
+else if (mode === 'seq' && path && rest.length === 3) seq(path, Number(rest[0]), Number(rest[1]), Number(rest[2]));
 else if (mode === 'loop' && path && rest.length === 4) loop(path, Number(rest[0]), Number(rest[1]), Number(rest[2]), Number(rest[3]));
 else {
-  process.stderr.write('usage: child-writer.js apply PATH SPEC | loop PATH CLUSTER_SIZE CLUSTER_COUNT SEED BLOCK_SIZE\n');
+  process.stderr.write('usage: child-writer.js apply PATH SPEC | loop PATH CLUSTER_SIZE CLUSTER_COUNT SEED BLOCK_SIZE | seq PATH START BLOCK_SIZE COUNT\n');
   process.exit(64);
 }

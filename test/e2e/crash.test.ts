@@ -105,6 +105,52 @@ for (const durability of ['strict', 'ordered'] as const) {
   });
 }
 
+test('kill -9 in the middle of a long sequential stream (strict, marking ahead): every acknowledged write listed, extras only within the window ahead', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const h = await e2e(t);
+  if (!h) return;
+  await h.createImage(IMAGE_SIZE);
+  const pid = await h.mount({ clusterSize: '64K', durability: 'strict' });
+  const START = 3 * MiB + 4 * KiB; // not cluster-aligned: the stream's edges fall inside clusters
+  const BLOCK_SEQ = 128 * KiB;
+  const child = h.spawnChild([CHILD_WRITER, 'seq', h.volume, String(START), String(BLOCK_SEQ), '400']);
+  const acknowledged: number[] = [];
+  let problem: string | null = null;
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const m = /^(\d+) (\d+)$/.exec(line);
+    if (m) acknowledged.push(Number(m[2]));
+    else if (!/^(error|done) /.test(line)) problem = `unexpected output: ${line}`;
+  });
+  // Well past the 4 MiB after which trackfs marks ahead of the stream, well before its end.
+  await waitFor('160 acknowledged sequential writes', () => {
+    if (exited) throw new Error(`writer exited early after ${acknowledged.length} writes`);
+    return acknowledged.length >= 160;
+  }, 40_000, 5);
+  h.killDaemon(pid);
+  await h.waitDaemonGone(pid);
+  await settleWithin(exit, 2_000);
+  if (!exited) child.kill('SIGKILL');
+  await withTimeout(exit, 10_000, 'the writer to exit');
+  await h.waitMountGone();
+  assert.equal(problem, null);
+
+  await h.mount();
+  const r = await h.changes();
+  assert.equal(r.trusted, true);
+  const listed = clustersOfExtents(r.extents, CLUSTER_SIZE);
+  const acked = new Set<number>();
+  for (const o of acknowledged) for (let c = Math.floor(o / CLUSTER_SIZE); c <= Math.floor((o + BLOCK_SEQ - 1) / CLUSTER_SIZE); c++) acked.add(c);
+  assert.deepEqual([...acked].filter((c) => !listed.has(c)), [], 'acknowledged clusters missing after the crash');
+  // Extras: only past the stream, within the write in flight plus the 4 MiB window ahead of it.
+  const end = START + (acknowledged.length + 1) * BLOCK_SEQ;
+  const lastAllowed = Math.floor((end - 1 + 4 * MiB) / CLUSTER_SIZE);
+  const extra = [...listed].filter((c) => !acked.has(c));
+  assert.deepEqual(extra.filter((c) => c < Math.floor(START / CLUSTER_SIZE) || c > lastAllowed), [], 'clusters listed outside the stream and its window');
+  t.diagnostic(`${acknowledged.length} writes acknowledged (${acked.size} clusters); listed ${listed.size}, ${extra.length} of them marked ahead and not acknowledged`);
+  await h.unmount();
+});
+
 test('ordered mode: a journal left active by another boot is untrusted after remount', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const h = await e2e(t);
   if (!h) return;
