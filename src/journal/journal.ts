@@ -231,7 +231,7 @@ export class Journal {
    */
   markAhead(first: number, last: number): void {
     if (this.closed || first > last) return;
-    this.cache.mark(first, Math.min(last, this.clusterCount - 1));
+    this.cache.mark(first, last);
     this.scheduleCommit().catch(() => {});
   }
 

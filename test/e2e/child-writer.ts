@@ -29,6 +29,17 @@ function say(line: string): void {
   writeSync(1, `${line}\n`);
 }
 
+/** Writes buf at offset; prints "INDEX OFFSET" once the call returned, or "error INDEX CODE" and exits 2. */
+function writeAndReport(fd: number, buf: Buffer, offset: number, index: number): void {
+  try {
+    writeFully(fd, buf, offset);
+  } catch (e) {
+    say(`error ${index} ${(e as NodeJS.ErrnoException).code ?? 'unknown'}`);
+    process.exit(2);
+  }
+  say(`${index} ${offset}`);
+}
+
 function apply(path: string, specFile: string): void {
   const writes = JSON.parse(readFileSync(specFile, 'utf8')) as WriteSpec[];
   const fd = openSync(path, 'r+');
@@ -45,13 +56,7 @@ function loop(path: string, clusterSize: number, clusterCount: number, seed: num
     const offset = Math.floor(rng() * clusterCount) * clusterSize;
     buf.fill(i & 0xff);
     buf.writeUInt32LE(i, 0);
-    try {
-      writeFully(fd, buf, offset);
-    } catch (e) {
-      say(`error ${i} ${(e as NodeJS.ErrnoException).code ?? 'unknown'}`);
-      process.exit(2);
-    }
-    say(`${i} ${offset}`);
+    writeAndReport(fd, buf, offset, i);
   }
 }
 
@@ -61,13 +66,7 @@ function seq(path: string, start: number, blockSize: number, count: number): voi
   for (let i = 0; i < count; i++) {
     const offset = start + i * blockSize;
     buf.fill((i + 1) & 0xff);
-    try {
-      writeFully(fd, buf, offset);
-    } catch (e) {
-      say(`error ${i} ${(e as NodeJS.ErrnoException).code ?? 'unknown'}`);
-      process.exit(2);
-    }
-    say(`${i} ${offset}`);
+    writeAndReport(fd, buf, offset, i);
   }
   closeSync(fd);
   say(`done ${count}`);

@@ -20,20 +20,24 @@ const CLUSTERS = IMAGE_SIZE / CLUSTER_SIZE;
 const BLOCK = 4 * KiB;
 
 interface WriterOutcome {
-  seed: number;
   /** Offsets whose write call returned before the writer stopped, in order. */
   acknowledged: number[];
 }
 
+/** child-writer.js arguments of a loop writer on the volume. */
+function loopWriter(h: Harness, seed: number): string[] {
+  return ['loop', h.volume, String(CLUSTER_SIZE), String(CLUSTERS), String(seed), String(BLOCK)];
+}
+
 /**
- * Starts one loop writer per seed on the volume (concurrently: their first-touch writes share
- * journal commits), SIGKILLs the daemon once `killAfter` writes are acknowledged in all, then
- * kills the writers and waits for the mount to be gone.
+ * Starts one child writer per argument list (concurrently: their first-touch writes share journal
+ * commits), SIGKILLs the daemon once `killAfter` writes are acknowledged in all, then kills the
+ * writers and waits for the mount to be gone. Outcomes are in the order of `writerArgs`.
  */
-async function writeAndCrash(h: Harness, daemonPid: number, seeds: number[], killAfter: number): Promise<WriterOutcome[]> {
-  const writers = seeds.map((seed) => {
-    const child = h.spawnChild([CHILD_WRITER, 'loop', h.volume, String(CLUSTER_SIZE), String(CLUSTERS), String(seed), String(BLOCK)]);
-    const w = { seed, child, acknowledged: [] as number[], problem: null as string | null, stderr: '', exited: false, exit: null as unknown as Promise<void> };
+async function writeAndCrash(h: Harness, daemonPid: number, writerArgs: string[][], killAfter: number): Promise<WriterOutcome[]> {
+  const writers = writerArgs.map((args) => {
+    const child = h.spawnChild([CHILD_WRITER, ...args]);
+    const w = { name: args.join(' '), child, acknowledged: [] as number[], problem: null as string | null, stderr: '', exited: false, exit: null as unknown as Promise<void> };
     w.exit = new Promise<void>((resolve) => child.once('exit', () => { w.exited = true; resolve(); }));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => { w.stderr += d; });
     const lines = createInterface({ input: child.stdout! });
@@ -42,7 +46,7 @@ async function writeAndCrash(h: Harness, daemonPid: number, seeds: number[], kil
       if (m) {
         if (Number(m[1]) !== w.acknowledged.length) w.problem = `out of order: ${line}`;
         w.acknowledged.push(Number(m[2]));
-      } else if (!/^error \d+ /.test(line)) w.problem = `unexpected output: ${line}`;
+      } else if (!/^(error \d+|done \d+)/.test(line)) w.problem = `unexpected output: ${line}`;
     });
     return w;
   });
@@ -50,7 +54,7 @@ async function writeAndCrash(h: Harness, daemonPid: number, seeds: number[], kil
 
   await waitFor(`${killAfter} acknowledged writes`, () => {
     const dead = writers.find((w) => w.exited);
-    if (dead) throw new Error(`writer ${dead.seed} exited early after ${dead.acknowledged.length} writes: ${dead.stderr}`);
+    if (dead) throw new Error(`writer ${dead.name} exited early after ${dead.acknowledged.length} writes: ${dead.stderr}`);
     return total() >= killAfter;
   }, 40_000, 10);
   h.killDaemon(daemonPid);
@@ -60,8 +64,8 @@ async function writeAndCrash(h: Harness, daemonPid: number, seeds: number[], kil
   for (const w of writers) if (!w.exited) w.child.kill('SIGKILL');
   await withTimeout(Promise.all(writers.map((w) => w.exit)), 10_000, 'writers to exit after SIGKILL');
   await h.waitMountGone();
-  for (const w of writers) assert.equal(w.problem, null, `writer ${w.seed}: ${w.problem}`);
-  return writers.map((w) => ({ seed: w.seed, acknowledged: w.acknowledged }));
+  for (const w of writers) assert.equal(w.problem, null, `writer ${w.name}: ${w.problem}`);
+  return writers.map((w) => ({ acknowledged: w.acknowledged }));
 }
 
 for (const durability of ['strict', 'ordered'] as const) {
@@ -71,7 +75,7 @@ for (const durability of ['strict', 'ordered'] as const) {
     await h.createImage(IMAGE_SIZE);
     const seeds = durability === 'strict' ? [7, 17, 27] : [8, 18, 28];
     const pid = await h.mount({ clusterSize: '64K', durability });
-    const writers = await writeAndCrash(h, pid, seeds, 400);
+    const writers = await writeAndCrash(h, pid, seeds.map((seed) => loopWriter(h, seed)), 400);
     const acknowledged = writers.flatMap((w) => w.acknowledged);
     assert.ok(acknowledged.length >= 400);
 
@@ -88,7 +92,7 @@ for (const durability of ['strict', 'ordered'] as const) {
     const missing = [...ackClusters].filter((c) => !listed.has(c));
     assert.deepEqual(missing, [], 'acknowledged clusters missing from changes after the crash');
     // Nothing beyond what the writers could have issued (acknowledged writes plus one in flight each).
-    const possible = new Set(writers.flatMap((w) => loopOffsets(w.seed, w.acknowledged.length + 1, CLUSTER_SIZE, CLUSTERS)).map((o) => o / CLUSTER_SIZE));
+    const possible = new Set(writers.flatMap((w, i) => loopOffsets(seeds[i]!, w.acknowledged.length + 1, CLUSTER_SIZE, CLUSTERS)).map((o) => o / CLUSTER_SIZE));
     const extra = [...listed].filter((c) => !possible.has(c));
     assert.deepEqual(extra, [], 'clusters listed that were never written');
     assert.equal(r.changedClusters, listed.size);
@@ -112,28 +116,9 @@ test('kill -9 in the middle of a long sequential stream (strict, marking ahead):
   const pid = await h.mount({ clusterSize: '64K', durability: 'strict' });
   const START = 3 * MiB + 4 * KiB; // not cluster-aligned: the stream's edges fall inside clusters
   const BLOCK_SEQ = 128 * KiB;
-  const child = h.spawnChild([CHILD_WRITER, 'seq', h.volume, String(START), String(BLOCK_SEQ), '400']);
-  const acknowledged: number[] = [];
-  let problem: string | null = null;
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    const m = /^(\d+) (\d+)$/.exec(line);
-    if (m) acknowledged.push(Number(m[2]));
-    else if (!/^(error|done) /.test(line)) problem = `unexpected output: ${line}`;
-  });
-  // Well past the 4 MiB after which trackfs marks ahead of the stream, well before its end.
-  await waitFor('160 acknowledged sequential writes', () => {
-    if (exited) throw new Error(`writer exited early after ${acknowledged.length} writes`);
-    return acknowledged.length >= 160;
-  }, 40_000, 5);
-  h.killDaemon(pid);
-  await h.waitDaemonGone(pid);
-  await settleWithin(exit, 2_000);
-  if (!exited) child.kill('SIGKILL');
-  await withTimeout(exit, 10_000, 'the writer to exit');
-  await h.waitMountGone();
-  assert.equal(problem, null);
+  // Killed well past the 4 MiB after which trackfs marks ahead of the stream, well before its end.
+  const [stream] = await writeAndCrash(h, pid, [['seq', h.volume, String(START), String(BLOCK_SEQ), '400']], 160);
+  const acknowledged = stream!.acknowledged;
 
   await h.mount();
   const r = await h.changes();
@@ -156,7 +141,7 @@ test('ordered mode: a journal left active by another boot is untrusted after rem
   if (!h) return;
   await h.createImage(IMAGE_SIZE);
   const pid = await h.mount({ clusterSize: '64K', durability: 'ordered' });
-  const writers = await writeAndCrash(h, pid, [9], 50);
+  const writers = await writeAndCrash(h, pid, [loopWriter(h, 9)], 50);
   assert.ok(writers[0]!.acknowledged.length >= 50);
 
   // Simulate a host crash: the header says the journal was activated during another boot.
