@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what trackfs needs, then its npm dependencies, then builds it. Idempotent.
-#   scripts/setup.sh          runtime: libfuse2 (fuse-native links it) and fuse (fusermount)
+#   scripts/setup.sh          runtime: libfuse2 (fuse-native links it) and fuse (fusermount); a C
+#                             toolchain and libfuse-dev for trackfs's own addon (native/)
 #   scripts/setup.sh --test   also what the tests use: bats, e2fsprogs, util-linux (losetup)
 # Installs Debian packages with apt-get when they are missing and we are root; otherwise says
 # exactly what to install and stops.
@@ -16,6 +17,9 @@ case "$(uname -s)" in
   Linux)
     have_lib 'libfuse.so.2' || missing+=(libfuse2)
     command -v fusermount >/dev/null 2>&1 || missing+=(fuse)
+    command -v cc >/dev/null 2>&1 && command -v make >/dev/null 2>&1 || missing+=(build-essential)
+    command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    [ -f /usr/include/fuse/fuse.h ] || missing+=(libfuse-dev)
     if [ "$with_tests" = 1 ]; then
       command -v bats >/dev/null 2>&1 || missing+=(bats)
       command -v mkfs.ext4 >/dev/null 2>&1 || missing+=(e2fsprogs)
@@ -53,6 +57,11 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+if [ ! -f native/build/Release/trackfs_native.node ] || [ -n "$(find native/src native/binding.gyp -newer native/build/Release/trackfs_native.node 2>/dev/null)" ]; then
+  echo "setup: native addon"
+  # Required here: setup.sh installed the toolchain, so a failed build is a bug to see, not hide.
+  if [ "$(uname -s)" = Linux ]; then node scripts/build-native.mjs --required; else node scripts/build-native.mjs; fi
 fi
 echo "setup: build"
 npx --no-install tsc -p tsconfig.json
