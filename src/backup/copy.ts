@@ -16,6 +16,8 @@ export interface CopyOptions {
   sparseTarget: boolean;
   verify: boolean;
   onProgress?: (bytesDone: number) => void;
+  /** Awaited once, after the first chunk is in the target (a test hook holds the copy there). */
+  afterFirstChunk?: () => Promise<void>;
 }
 
 export interface CopyResult {
@@ -85,6 +87,7 @@ export async function copyExtents(sourcePath: string, targetPath: string, extent
     target = await open(targetPath, 'r+');
     const result: CopyResult = { copiedBytes: 0, writtenBytes: 0, verifiedChunks: 0, mismatchedChunks: 0, mismatches: [] };
     const copied: Chunk[] = [];
+    let held: Promise<void> | null = null;
     await forEachParallel(chunksOf(extents), PARALLEL_CHUNKS, async (c, buf) => {
       const data = buf.subarray(0, c.length);
       await readFully(source, data, c.length, c.offset, `source ${sourcePath}`);
@@ -98,6 +101,8 @@ export async function copyExtents(sourcePath: string, targetPath: string, extent
       }
       result.copiedBytes += c.length;
       opts.onProgress?.(result.copiedBytes);
+      if (held === null && opts.afterFirstChunk) held = opts.afterFirstChunk();
+      if (held) await held;
     });
     await target.datasync();
     if (opts.verify) {

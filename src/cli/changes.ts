@@ -1,6 +1,6 @@
 /** `trackfs changes MOUNTPOINT|JOURNAL [--since ID] [--json]` */
 import { askMount, resolveTarget } from './target.js';
-import { offlineChanges } from './offline.js';
+import { offlineChanges } from '../offline/journal-file.js';
 import type { ChangesReport } from '../journal/changes.js';
 import { formatSize, formatSizeShort } from '../util/size.js';
 import { CliError, EXIT } from './errors.js';
@@ -30,7 +30,7 @@ export function formatChanges(r: ChangesReport): string {
 export async function changesCommand(name: string, since: string | null, json: boolean): Promise<number> {
   if (since !== null) checkIdSyntax(since);
   const target = await resolveTarget(name);
-  const r = target.kind === 'mount' ? await askMount<ChangesReport>(target, { op: 'changes', since }, 120_000) : await offlineChanges(target.path, since);
+  const r = target.kind === 'mount' ? await askMount(target, { op: 'changes', since }) : await offlineChanges(target.path, since);
   if (r.baseUnavailable) {
     process.stderr.write(`trackfs: ${r.fullImage}; listing the whole image (copy everything)\n`);
   } else if (!r.trusted) {

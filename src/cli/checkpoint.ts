@@ -1,26 +1,19 @@
 /** `trackfs checkpoint MOUNTPOINT|JOURNAL [--json]`: end the current epoch, print its id. */
 import { askMount, resolveTarget } from './target.js';
-import { offlineCheckpoint } from './offline.js';
-import { formatCheckpointId } from '../journal/checkpoint-id.js';
+import { offlineCheckpoint } from '../offline/journal-file.js';
+import type { CheckpointReply } from '../control/protocol.js';
 
-export interface CheckpointOutcome {
-  id: string;
-  generation: string;
-  checkpoint: number;
-  at: string;
-  rebased: boolean;
-  rebasedFrom?: string;
+export interface CheckpointOutcome extends CheckpointReply {
   source: 'mount' | 'journal';
 }
 
 export async function takeCheckpoint(name: string): Promise<CheckpointOutcome> {
   const target = await resolveTarget(name);
   if (target.kind === 'mount') {
-    const r = await askMount<Omit<CheckpointOutcome, 'source'>>(target, { op: 'checkpoint' }, 30_000);
+    const r = await askMount(target, { op: 'checkpoint' });
     return { ...r, source: 'mount' };
   }
-  const { result } = await offlineCheckpoint(target.path);
-  return { ...result, id: formatCheckpointId(result.generation, result.checkpoint), at: new Date(result.at).toISOString(), source: 'journal' };
+  return { ...(await offlineCheckpoint(target.path)), source: 'journal' };
 }
 
 export async function checkpointCommand(name: string, json: boolean): Promise<void> {

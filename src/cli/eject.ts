@@ -13,14 +13,14 @@ async function mountTarget(name: string) {
 }
 
 export async function ejectCommand(name: string, json: boolean): Promise<void> {
-  const r = await askMount<{ state: string; journalClean: boolean }>(await mountTarget(name), { op: 'eject' }, 30_000);
+  const r = await askMount(await mountTarget(name), { op: 'eject' });
   if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else if (r.state !== 'ejected') fail(`eject of ${name} ended in state ${r.state}`);
   else process.stdout.write(`${name}: ejected; image and journal closed${r.journalClean ? ', journal clean' : ' (journal could not be closed clean)'}; I/O is refused until 'trackfs resume'\n`);
 }
 
 export async function resumeCommand(name: string, json: boolean): Promise<void> {
-  const r = await askMount<{ state: string; trusted: boolean; reason?: string }>(await mountTarget(name), { op: 'resume' }, 30_000);
+  const r = await askMount(await mountTarget(name), { op: 'resume' });
   if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else process.stdout.write(`${name}: resumed${r.trusted ? '' : `; journal is UNTRUSTED: ${r.reason}`}\n`);
 }

@@ -4,10 +4,9 @@ import { callDaemon, ControlRemoteError, ControlUnavailable } from '../control/c
 import { mountPaths } from '../util/runtime.js';
 import { unmountFuse } from '../fuse/unmount.js';
 import { CliError, fail } from './errors.js';
-import { trackfsMountAt } from './target.js';
+import { isTrackfsMount } from './target.js';
 import { processAlive } from '../util/process.js';
-
-interface Summary { journalClean: boolean; errors: string[] }
+import type { ShutdownSummary } from '../control/protocol.js';
 
 
 async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
@@ -32,19 +31,19 @@ export async function unmountCommand(name: string, lazy: boolean, timeoutSeconds
   const timeoutMs = Math.max(1, timeoutSeconds) * 1000;
   let pid: number;
   try {
-    pid = (await callDaemon<{ pid: number }>(socket, { op: 'status' }, 5_000)).pid;
+    pid = (await callDaemon(socket, { op: 'status' }, 5_000)).pid;
   } catch (e) {
     if (!(e instanceof ControlUnavailable)) throw e;
     // No daemon answers. A trackfs mount left behind (daemon killed) can still be taken away.
-    if (!(await trackfsMountAt(mountpoint))) fail(`${name} is not a trackfs mountpoint`);
+    if (!(await isTrackfsMount(mountpoint))) fail(`${name} is not a trackfs mountpoint`);
     const r = await unmountFuse(mountpoint, { lazy, timeoutMs });
     if (!r.ok) fail(`cannot unmount ${name}: ${r.busy ? 'volume is busy; close it first or use --lazy' : r.message}`);
     process.stderr.write(`trackfs: warning: no daemon answered for ${name}; removed the mount, the journal was not closed (the next mount recovers it)\n`);
     return;
   }
-  let summary: Summary;
+  let summary: ShutdownSummary;
   try {
-    summary = await callDaemon<Summary>(socket, { op: 'unmount', lazy }, timeoutMs);
+    summary = await callDaemon(socket, { op: 'unmount', lazy }, timeoutMs);
   } catch (e) {
     if (e instanceof ControlRemoteError) fail(`cannot unmount ${name}: ${e.message}`);
     throw new CliError(`cannot unmount ${name}: ${(e as Error).message}`);

@@ -2,20 +2,149 @@
  * The control channel between the CLI and a live daemon: one Unix socket per mount, one JSON
  * request per connection, one JSON reply line. Requests never touch the FUSE mount itself, so the
  * daemon answers in every lifecycle state.
+ *
+ * `ControlOps` is the whole protocol: each operation, what its request carries and what its reply
+ * is. Both ends are typed from it; nothing re-declares a reply.
  */
-export type ControlRequest =
-  | { op: 'status' }
-  | { op: 'changes'; since?: string | null }
-  | { op: 'checkpoint' }
-  | { op: 'unmount'; lazy: boolean }
-  | { op: 'sync' }
-  | { op: 'eject' }
-  | { op: 'resume' }
-  /** Test hook, honoured only when the daemon runs with TRACKFS_TEST_HOOKS=1. */
-  | { op: 'inject-fault'; target: 'journal'; io: 'write' | 'datasync' | 'read' | 'truncate' | 'none'; code: string };
+import type { ChangesReport } from '../journal/changes.js';
+import type { Durability, JournalState } from '../journal/format.js';
+import type { MountState } from '../mount/lifecycle.js';
 
-export type ControlReply =
-  | { ok: true; result: unknown }
+/** A journal error as status shows it. */
+export interface ReportedError {
+  code: string;
+  message: string;
+  at: string;
+}
+
+/** What a live mount says of itself (`trackfs status MOUNTPOINT`). */
+export interface MountStatus {
+  source: 'mount';
+  state: MountState;
+  stateReason: string;
+  stateSince: string;
+  pid: number;
+  startedAt: string;
+  mountpoint: string;
+  image: string;
+  imageSize: number | null;
+  journal: string;
+  journalState: JournalState | null;
+  backing: 'open' | 'released';
+  durability: Durability;
+  readOnly: boolean;
+  tracking: boolean;
+  markAhead: number;
+  clusterSize: number | null;
+  totalClusters: number | null;
+  changedClusters: number | null;
+  generation: string | null;
+  epoch: number | null;
+  latestCheckpoint: string | null;
+  lastCheckpointAt: string | null;
+  trusted: boolean | null;
+  reason?: string;
+  lastCommitAt: string | null;
+  commits: number;
+  syncs: number;
+  failedCommits: number;
+  /** Writes refused because the journal could not record them. */
+  failedWrites: number;
+  imageErrors: number;
+  /** Calls on the backing that never returned (a stalled device); the daemon exits by SIGKILL. */
+  stuckCalls: number;
+  lastError: ReportedError | null;
+  openHandles: number;
+  inFlight: number;
+  events: string[];
+  logFile: string | null;
+}
+
+/** What a journal file says of itself, read offline (`trackfs status JOURNAL`). */
+export interface JournalStatus {
+  source: 'journal';
+  journal: string;
+  journalState: JournalState;
+  trusted: boolean;
+  reason?: string;
+  /** pid of a live daemon that has the journal active, or null. */
+  liveOwner: number | null;
+  image: string;
+  imageSize: number;
+  clusterSize: number;
+  totalClusters: number;
+  changedClusters: number;
+  generation: string;
+  epoch: number;
+  latestCheckpoint: string;
+  lastCheckpointAt: string | null;
+  durability: Durability;
+  createdAt: string;
+  updatedAt: string;
+  events: string[];
+}
+
+export interface CheckpointReply {
+  id: string;
+  generation: string;
+  checkpoint: number;
+  at: string;
+  rebased: boolean;
+  rebasedFrom?: string;
+}
+
+export interface EjectReply {
+  state: MountState;
+  journalClean: boolean;
+}
+
+export interface ResumeReply {
+  state: MountState;
+  trusted: boolean;
+  reason?: string;
+}
+
+export interface ShutdownSummary {
+  journalClean: boolean;
+  errors: string[];
+}
+
+export type FaultOp = 'write' | 'datasync' | 'read' | 'truncate';
+
+/** A request that carries nothing but its op. */
+type NoFields = Record<never, never>;
+
+export interface ControlOps {
+  status: { request: NoFields; reply: MountStatus };
+  changes: { request: { since: string | null }; reply: ChangesReport };
+  checkpoint: { request: NoFields; reply: CheckpointReply };
+  unmount: { request: { lazy: boolean }; reply: ShutdownSummary };
+  sync: { request: NoFields; reply: { synced: true } };
+  eject: { request: NoFields; reply: EjectReply };
+  resume: { request: NoFields; reply: ResumeReply };
+  /** Test hook, honoured only when the daemon runs with TRACKFS_TEST_HOOKS=1. */
+  'inject-fault': { request: { io: FaultOp | 'none'; code: string }; reply: { injected: FaultOp | 'none' } };
+}
+
+export type ControlOp = keyof ControlOps;
+export type RequestOf<K extends ControlOp> = { op: K } & ControlOps[K]['request'];
+export type ReplyOf<K extends ControlOp> = ControlOps[K]['reply'];
+export type ControlRequest = { [K in ControlOp]: RequestOf<K> }[ControlOp];
+
+/** How long the CLI waits for each reply by default (an unmount is bounded by its --timeout). */
+export const REPLY_TIMEOUT_MS: Record<ControlOp, number> = {
+  status: 10_000,
+  changes: 120_000,
+  checkpoint: 30_000,
+  unmount: 30_000,
+  sync: 30_000,
+  eject: 30_000,
+  resume: 30_000,
+  'inject-fault': 10_000,
+};
+
+export type ControlReply<T = unknown> =
+  | { ok: true; result: T }
   | { ok: false; error: { code: string; message: string } };
 
 export const MAX_MESSAGE_BYTES = 1 << 20;

@@ -10,7 +10,7 @@
 import { constants as fsConstants } from 'node:fs';
 import type { FuseOps } from 'fuse-native';
 import type { Volume } from '../volume/volume.js';
-import { errno } from '../util/errno.js';
+import { fuseErr } from '../util/errno.js';
 
 export const VOLUME_NAME = 'volume';
 const VOLUME_PATH = `/${VOLUME_NAME}`;
@@ -37,7 +37,7 @@ function guarded(op: string, hooks: AdapterHooks, fn: (...args: any[]) => void):
       fn(...args);
     } catch (e) {
       hooks.internalError(op, e);
-      once(-errno('EIO'));
+      once(fuseErr('EIO'));
     }
   };
 }
@@ -53,11 +53,11 @@ export function buildFuseOps(volume: Volume, hooks: AdapterHooks): FuseOps {
     const mtime = new Date(volume.modifiedAtMs);
     return { mode: fileMode, uid, gid, size: volume.size, nlink: 1, blksize: 4096, blocks: Math.ceil(volume.size / 512), atime: mtime, mtime, ctime: mtime };
   };
-  const denied = (cb: Cb) => cb(-errno('EPERM'));
+  const denied = (cb: Cb) => cb(fuseErr('EPERM'));
   const fixedSize = (path: string, size: number, cb: Cb) => {
-    if (path !== VOLUME_PATH) return cb(path === '/' ? -errno('EISDIR') : -errno('ENOENT'));
+    if (path !== VOLUME_PATH) return cb(path === '/' ? fuseErr('EISDIR') : fuseErr('ENOENT'));
     // The volume has the image's size; only a no-op truncate succeeds.
-    cb(size === volume.size ? 0 : -errno('EINVAL'));
+    cb(size === volume.size ? 0 : fuseErr('EINVAL'));
   };
 
   const ops: Record<string, (...args: any[]) => void> = {
@@ -65,14 +65,14 @@ export function buildFuseOps(volume: Volume, hooks: AdapterHooks): FuseOps {
     getattr: (path: string, cb: Cb) => {
       if (path === '/') return cb(0, rootStat());
       if (path === VOLUME_PATH) return cb(0, volumeStat());
-      cb(-errno('ENOENT'));
+      cb(fuseErr('ENOENT'));
     },
     readdir: (path: string, cb: Cb) => {
-      if (path !== '/') return cb(-errno('ENOTDIR'));
+      if (path !== '/') return cb(fuseErr('ENOTDIR'));
       cb(0, [VOLUME_NAME], [volumeStat()]);
     },
     open: (path: string, flags: number, cb: Cb) => {
-      if (path !== VOLUME_PATH) return cb(path === '/' ? -errno('EISDIR') : -errno('ENOENT'));
+      if (path !== VOLUME_PATH) return cb(path === '/' ? fuseErr('EISDIR') : fuseErr('ENOENT'));
       const result = volume.open((flags & 3) !== fsConstants.O_RDONLY);
       cb(result < 0 ? result : 0, 0);
     },
@@ -103,7 +103,7 @@ export function buildFuseOps(volume: Volume, hooks: AdapterHooks): FuseOps {
       cb(0, { bsize: 4096, frsize: 4096, blocks, bfree: 0, bavail: 0, files: 1, ffree: 0, favail: 0, fsid: 0, flag: 0, namemax: 255 });
     },
     access: (_path: string, _mode: number, cb: Cb) => cb(0),
-    utimens: (path: string, _atime: number, _mtime: number, cb: Cb) => cb(path === '/' || path === VOLUME_PATH ? 0 : -errno('ENOENT')),
+    utimens: (path: string, _atime: number, _mtime: number, cb: Cb) => cb(path === '/' || path === VOLUME_PATH ? 0 : fuseErr('ENOENT')),
     chmod: (_p: string, _m: number, cb: Cb) => denied(cb),
     chown: (_p: string, _u: number, _g: number, cb: Cb) => denied(cb),
     create: (_p: string, _m: number, cb: Cb) => denied(cb),

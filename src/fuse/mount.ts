@@ -14,8 +14,6 @@ export interface FuseMountOptions {
   id: string;
   allowOther: boolean;
   readOnly: boolean;
-  /** Per-op timeout, enforced by the volume's sweep (see Volume.expireStuck), not by fuse-native. */
-  opTimeoutMs: number;
 }
 
 export interface FuseHandle {
@@ -50,8 +48,8 @@ export async function mountFuse(ops: FuseOps, opts: FuseMountOptions): Promise<F
     }
   }
   // No per-request timer in fuse-native (a setTimeout and clearTimeout per request, about 10 % of
-  // the CPU of a 4 KiB request): the volume answers requests stuck longer than opTimeoutMs itself,
-  // from a once-a-second sweep (Volume.expireStuck).
+  // the CPU of a 4 KiB request): the volume answers requests stuck too long itself, from a
+  // once-a-second sweep (Volume.expireStuck, TIMEOUTS.fuseOpMs).
   const fuse = new TrackfsFuse(opts.mountpoint, ops, { timeout: false as unknown as number });
   await new Promise<void>((resolve, reject) => {
     fuse.mount((err) => {

@@ -203,6 +203,8 @@ export class Journal {
   get epoch(): number { return this.header.epoch; }
   get isClosed(): boolean { return this.closed; }
   headerSnapshot(): Readonly<JournalHeader> { return { ...this.header }; }
+  /** Clusters marked in the current epoch (recorded or being recorded). */
+  changedClusterCount(): number { return this.cache.marked.countSet(); }
 
   /* ------------------------------------------------------- the write-ahead path ---- */
 

@@ -17,7 +17,8 @@ export const DEFAULT_CLUSTER_SIZE = 64 * 1024;
 
 export interface OpenedJournal {
   journal: Journal;
-  io: FaultInjectingIo;
+  /** The test hook's handle on the journal's I/O; null unless TRACKFS_TEST_HOOKS=1. */
+  faults: FaultInjectingIo | null;
   verdict: Verdict;
   created: boolean;
   report: LoadReport;
@@ -43,6 +44,13 @@ function describeFormatError(path: string, e: JournalFormatError): string {
   return `journal ${path} is corrupt (${e.message})`;
 }
 
+/** Wraps a mount's journal I/O in the fault injector only when the test hooks are on. */
+function hooked(io: JournalIo): { io: JournalIo; faults: FaultInjectingIo | null } {
+  if (process.env['TRACKFS_TEST_HOOKS'] !== '1') return { io, faults: null };
+  const faults = new FaultInjectingIo(io);
+  return { io: faults, faults };
+}
+
 async function openIo(path: string, create: boolean, readOnly = false): Promise<JournalIo> {
   try {
     return await FileJournalIo.open(path, { create, readOnly });
@@ -64,15 +72,15 @@ export async function openJournalForMount(params: {
 }): Promise<OpenedJournal> {
   const { path, image } = params;
   const bootId = await currentBootId();
-  const fresh = async (io: FaultInjectingIo): Promise<OpenedJournal> => {
+  const fresh = async ({ io, faults }: { io: JournalIo; faults: FaultInjectingIo | null }): Promise<OpenedJournal> => {
     const journal = await Journal.create(io, { imageSize: image.size, clusterSize: params.clusterSize ?? DEFAULT_CLUSTER_SIZE, imagePath: image.path });
     const verdict: Verdict = { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: [] };
-    return { journal, io, verdict, created: true, report: { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [] }, bootId };
+    return { journal, faults, verdict, created: true, report: { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [] }, bootId };
   };
 
-  if (!existsSync(path)) return fresh(new FaultInjectingIo(await openIo(path, true)));
+  if (!existsSync(path)) return fresh(hooked(await openIo(path, true)));
 
-  const io = new FaultInjectingIo(await openIo(path, false));
+  const { io, faults } = hooked(await openIo(path, false));
   try {
     let loaded;
     try {
@@ -85,7 +93,7 @@ export async function openJournalForMount(params: {
         throw new ErrnoError('EINVAL', describeFormatError(path, e) + hint);
       }
       await io.truncate(0);
-      return await fresh(io);
+      return await fresh({ io, faults });
     }
     const { journal, report } = loaded;
     const h = journal.headerSnapshot();
@@ -102,16 +110,16 @@ export async function openJournalForMount(params: {
         throw new ErrnoError('EINVAL', `journal ${path} ${what}; use --reset-journal to start over`);
       }
       await journal.abandon();
-      const io2 = new FaultInjectingIo(await openIo(path, false));
-      await io2.truncate(0);
-      return await fresh(io2);
+      const again = hooked(await openIo(path, false));
+      await again.io.truncate(0);
+      return await fresh(again);
     }
     if (params.resetJournal) {
       await journal.reset();
-      return { journal, io, verdict: { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: ['journal reset: new generation'] }, created: false, report, bootId };
+      return { journal, faults, verdict: { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: ['journal reset: new generation'] }, created: false, report, bootId };
     }
     const verdict = assessJournal(h, report, bootId, image);
-    return { journal, io, verdict, created: false, report, bootId };
+    return { journal, faults, verdict, created: false, report, bootId };
   } catch (e) {
     await io.close().catch(() => {});
     throw e;

@@ -36,9 +36,14 @@ export class MountWatch {
   }
 
   stop(): void {
+    this.pause();
+    this.backing = [];
+  }
+
+  /** Stops polling but remembers what it watches (our own unmount is under way). */
+  pause(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.backing = [];
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * The exported volume: a fixed-size byte range backed by the image, with every write gated by the
- * tracker (write-ahead) and every request gated by the lifecycle. Results are reported as FUSE
+ * tracker (write-ahead) and every request gated by the mount's state (IoGate). Results are reported as FUSE
  * wants them: a byte count, or a negative errno; exactly one reply per request.
  *
  * Errno choices:
@@ -12,7 +12,8 @@
  *                               the error has taken the mount out of `active` (device gone)
  *
  * Writes can be paused and drained (a checkpoint): a paused write waits, registered like any
- * other request, and starts when writes resume; so no write straddles the checkpoint.
+ * other request, and starts when the last pause ends; so no write straddles a checkpoint. Pauses
+ * nest (a count), so overlapping pausers cannot release each other's writes.
  *
  * Every request in flight is registered, so that when the backing store vanishes or stalls the
  * owner can answer all of them at once (abortInFlight) instead of waiting for calls that may
@@ -21,8 +22,19 @@
  */
 import type { ImageFile } from './image.js';
 import type { WriteTracker } from '../tracker/tracker.js';
-import type { Lifecycle } from '../mount/lifecycle.js';
-import { errno, fuseErrorOf } from '../util/errno.js';
+import { fuseErr, fuseErrOf, type ErrnoName } from '../util/errno.js';
+
+/**
+ * Whether requests may be served now, and if not, the errno they get. The volume declares what it
+ * needs; the mount's lifecycle (src/mount/lifecycle.ts) provides it.
+ */
+export interface IoGate {
+  ioError(): ErrnoName | null;
+}
+
+const EIO = fuseErr('EIO');
+const EROFS = fuseErr('EROFS');
+const ENOSPC = fuseErr('ENOSPC');
 
 export type Reply = (result: number) => void;
 export type ReadReply = (result: number, data: Buffer | null) => void;
@@ -42,7 +54,7 @@ export interface Backing {
 
 interface Pending {
   answered: boolean;
-  /** The sweep tick when the request began: a coarse clock, no Date.now() per request. */
+  /** The sweep tick when the request began: stuck requests are found without a clock per request. */
   tick: number;
   abort(result: number): void;
 }
@@ -61,14 +73,16 @@ export class Volume {
   /** Writes past the pause gate and not yet answered. */
   private writesInFlight = 0;
   private writesDrainedWaiters: (() => void)[] = [];
+  /** How many pauseWrites() are not yet matched by resumeWrites(): writes wait while above 0. */
+  private pauseDepth = 0;
   /** While writes are paused: the writes waiting to start. */
-  private pausedWrites: (() => void)[] | null = null;
+  private pausedWrites: (() => void)[] = [];
   private readonly pool: Buffer[] = [];
   private mtimeMs = Date.now();
 
   constructor(
     readonly size: number,
-    private readonly lifecycle: Lifecycle,
+    private readonly gate: IoGate,
     private readonly events: VolumeEvents,
     readonly readOnly: boolean,
   ) {}
@@ -88,7 +102,7 @@ export class Volume {
 
   /** Counts a descriptor. Write access on a read-only mount is refused here, not at write time. */
   open(wantsWrite: boolean): number {
-    if (wantsWrite && this.readOnly) return -errno('EROFS');
+    if (wantsWrite && this.readOnly) return EROFS;
     this.openHandles++;
     return 0;
   }
@@ -106,9 +120,9 @@ export class Volume {
 
   /** The errno a request gets now, or 0 when it may proceed. */
   private refusal(): number {
-    const gate = this.lifecycle.ioError();
-    if (gate) return -errno(gate);
-    return this.backing ? 0 : -errno('EIO');
+    const refused = this.gate.ioError();
+    if (refused) return fuseErr(refused);
+    return this.backing ? 0 : EIO;
   }
 
   read(position: number, length: number, reply: ReadReply): void {
@@ -135,10 +149,10 @@ export class Volume {
   write(data: Buffer, position: number, reply: Reply): void {
     const refused = this.refusal();
     if (refused) return reply(refused);
-    if (this.readOnly) return reply(-errno('EROFS'));
+    if (this.readOnly) return reply(EROFS);
     if (data.length === 0) return reply(0);
-    if (position >= this.size) return reply(-errno('ENOSPC'));
-    if (this.pausedWrites) {
+    if (position >= this.size) return reply(ENOSPC);
+    if (this.pauseDepth > 0) {
       const req = this.begin(reply);
       this.pausedWrites.push(() => {
         if (req.answered) return; // aborted while paused
@@ -154,14 +168,20 @@ export class Volume {
     this.startWrite(this.begin(reply), data, position, reply);
   }
 
-  /** Holds new writes back (they wait, they are not refused) until resumeWrites(). */
+  /**
+   * Holds new writes back (they wait, they are not refused) until every pauseWrites() has been
+   * matched by a resumeWrites(): two checkpoints that overlap each keep writes paused until both
+   * are done.
+   */
   pauseWrites(): void {
-    this.pausedWrites ??= [];
+    this.pauseDepth++;
   }
 
   resumeWrites(): void {
-    const waiting = this.pausedWrites ?? [];
-    this.pausedWrites = null;
+    if (this.pauseDepth === 0) throw new Error('INTERNAL ERROR: resumeWrites() without pauseWrites()');
+    if (--this.pauseDepth > 0) return;
+    const waiting = this.pausedWrites;
+    this.pausedWrites = [];
     for (const start of waiting) start();
   }
 
@@ -195,7 +215,7 @@ export class Volume {
         // Write-ahead failed: the data must not reach the image.
         if (!this.end(req)) return;
         this.events.journalFailed(e);
-        reply(-errno('EIO'));
+        reply(EIO);
       },
     );
   }
@@ -231,7 +251,7 @@ export class Volume {
         this.events.imageFailed(imageError, 'sync');
         return reply(this.imageErrno(imageError));
       }
-      reply(journalFailed ? -errno('EIO') : 0);
+      reply(journalFailed ? EIO : 0);
     });
   }
 
@@ -261,7 +281,7 @@ export class Volume {
       if (this.tick - req.tick < limitTicks) continue;
       req.answered = true;
       this.pending.delete(req);
-      req.abort(-errno('EIO'));
+      req.abort(EIO);
       n++;
     }
     if (n > 0) this.wakeDrained();
@@ -276,8 +296,8 @@ export class Volume {
 
   private imageErrno(err: unknown): number {
     // If the failure took the mount out of active (device gone), say that, not the raw errno.
-    const gate = this.lifecycle.ioError();
-    return gate ? -errno(gate) : fuseErrorOf(err);
+    const refused = this.gate.ioError();
+    return refused ? fuseErr(refused) : fuseErrOf(err);
   }
 
   private begin(abort: (result: number) => void): Pending {

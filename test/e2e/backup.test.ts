@@ -32,73 +32,15 @@ import {
   waitFor,
   withTimeout,
   writeRange,
-  type ChangesJson,
   type Harness,
 } from './harness.js';
 import { mulberry32, seededBytes } from './prng.js';
 import { startLoopWriter, waitForWrites } from './writer.js';
-import type { Sidecar } from '../../src/backup/sidecar.js';
+import { assertDiffer, assertIdentical, backup, changesSince, checkpoint, ID_RE, readSidecar, type BackupJson } from './backup-helpers.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const ID_RE = /^[0-9a-f]{12}:\d+$/;
 
-interface BackupJson {
-  source: string;
-  target: string;
-  sidecar: string;
-  full: boolean;
-  fullReason: string | null;
-  base: string | null;
-  checkpoint: string | null;
-  targetAt: string;
-  redo: boolean;
-  extents: number;
-  imageSize: number;
-  copiedBytes: number;
-  writtenBytes: number;
-  copiedPercent: number;
-  seconds: number;
-  bytesPerSecond: number | null;
-  verified: number | null;
-}
-
-/** The sidecar as the backup writes it (src/backup/sidecar.ts owns the shape). */
-type SidecarJson = Sidecar;
-
-async function backup(h: Harness, source: string, target: string, extra: string[] = []): Promise<BackupJson> {
-  const r = await h.trackfsOk(['backup', source, target, '--json', '--no-progress', ...extra], { timeoutMs: 120_000 });
-  const out = JSON.parse(r.stdout) as BackupJson;
-  assert.equal(out.target, target);
-  return out;
-}
-
-async function readSidecar(target: string): Promise<SidecarJson> {
-  return JSON.parse(await readFile(`${target}.trackfs-backup`, 'utf8')) as SidecarJson;
-}
-
-async function changesSince(h: Harness, source: string, since: string): Promise<ChangesJson> {
-  const r = await h.trackfsOk(['changes', source, '--since', since, '--json']);
-  return JSON.parse(r.stdout) as ChangesJson;
-}
-
-async function checkpoint(h: Harness, target: string): Promise<string> {
-  const r = await h.trackfsOk(['checkpoint', target]);
-  const id = r.stdout.trim();
-  assert.match(id, ID_RE, `checkpoint printed ${JSON.stringify(r.stdout)}`);
-  return id;
-}
-
-/** SHA-256 of both, each read by a child process. */
-async function assertIdentical(h: Harness, a: string, b: string, what: string): Promise<void> {
-  const [x, y] = await Promise.all([h.sha256(a), h.sha256(b)]);
-  assert.equal(x, y, `${what}: ${basename(a)} and ${basename(b)} differ`);
-}
-
-async function assertDiffer(h: Harness, a: string, b: string, what: string): Promise<void> {
-  const [x, y] = await Promise.all([h.sha256(a), h.sha256(b)]);
-  assert.notEqual(x, y, `${what}: ${basename(a)} and ${basename(b)} are already identical (the check would prove nothing)`);
-}
 
 const idNumber = (id: string) => Number(id.split(':')[1]);
 const idGen = (id: string) => id.split(':')[0]!;
@@ -773,34 +715,24 @@ test('an interrupted re-basing backup (untrusted journal, full copy cut short) i
 test('a backup killed by SIGINT mid-copy exits 130, leaves the sidecar in-progress, and the next run redoes it', { timeout: 90_000 }, async (t) => {
   const h = await e2e(t);
   if (!h) return;
-  const SIZE = 512 * MiB; // sparse: large enough that the full copy is still running when interrupted
+  const SIZE = 64 * MiB;
   await h.createImage(SIZE);
   await h.mount({ clusterSize: '1M' });
   const target = join(h.dir, 'backup.img');
   const sidecarPath = `${target}.trackfs-backup`;
   await applyWrites(h, randomWrites(700, 10, SIZE));
 
-  const child = h.spawnChild([BIN, 'backup', h.mnt, target, '--checkpoint', '--no-progress']);
+  // The copy holds after its first chunk until `hold` exists (a test hook): SIGINT lands mid-copy
+  // on any machine, however fast.
+  const hold = join(h.dir, 'hold-copy');
+  const child = h.spawnChild([BIN, 'backup', h.mnt, target, '--checkpoint', '--no-progress'], { TRACKFS_TEST_HOOKS: '1', TRACKFS_TEST_HOLD_COPY: hold });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let exitedEarly = false;
-  void exited.then(() => { exitedEarly = true; });
-  await waitFor('the backup to mark its sidecar in-progress', async () => {
-    if (exitedEarly) return true;
-    const text = await readFile(sidecarPath, 'utf8').catch(() => '');
-    return text.includes('"in-progress"');
-  }, 30_000, 5);
-  if (exitedEarly) {
-    t.skip('the backup finished before it could be interrupted (machine too fast for this image size)');
-    return;
-  }
+  await waitFor('the backup to hold in the middle of its copy', () => existsSync(`${hold}.waiting`), 30_000, 10);
+  assert.match(await readFile(sidecarPath, 'utf8'), /"in-progress"/, 'the sidecar is marked in-progress before the copy');
   child.kill('SIGINT');
   const code = await withTimeout(exited, 20_000, 'the backup to exit on SIGINT');
-  if (code === 0) {
-    t.skip('the backup finished before SIGINT arrived');
-    return;
-  }
   assert.equal(code, 130, `exit code after SIGINT (stderr: ${stderr})`);
   assert.match(stderr, /interrupted/);
   const sc = await readSidecar(target);

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { callDaemon } from '../../src/control/client.js';
-import type { ControlRequest } from '../../src/control/protocol.js';
+import type { ControlOp, ReplyOf, RequestOf } from '../../src/control/protocol.js';
 import { mountId } from '../../src/util/runtime.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -353,13 +353,13 @@ export class Harness {
   }
 
   /** Sends a control request straight to the daemon's socket. */
-  control<T = unknown>(req: ControlRequest, timeoutMs = 10_000): Promise<T> {
+  control<K extends ControlOp>(req: RequestOf<K>, timeoutMs?: number): Promise<ReplyOf<K>> {
     this.check();
-    return callDaemon<T>(this.socket, req, timeoutMs);
+    return callDaemon(this.socket, req, timeoutMs);
   }
 
   injectJournalFault(io: 'write' | 'datasync' | 'none', code = 'EIO'): Promise<unknown> {
-    return this.control({ op: 'inject-fault', target: 'journal', io, code });
+    return this.control({ op: 'inject-fault', io, code });
   }
 
   dd(args: string[], timeoutMs = 30_000): Promise<RunResult> {
@@ -422,9 +422,9 @@ export class Harness {
   }
 
   /** Starts a process this harness owns (killed at cleanup if still running). */
-  spawnChild(args: string[]): ChildProcess {
+  spawnChild(args: string[], env: Record<string, string> = {}): ChildProcess {
     this.check();
-    const child = spawn(process.execPath, args, { env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { env: this.env(env), stdio: ['pipe', 'pipe', 'pipe'] });
     this.track(child);
     return child;
   }

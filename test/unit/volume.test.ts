@@ -8,6 +8,7 @@ import { Volume } from '../../src/volume/volume.js';
 import { Lifecycle } from '../../src/mount/lifecycle.js';
 import type { ImageFile, IoCallback } from '../../src/volume/image.js';
 import type { WriteTracker } from '../../src/tracker/tracker.js';
+import { errno } from '../../src/util/errno.js';
 
 /** An image whose writes complete only when the test says so. */
 class HeldImage {
@@ -58,18 +59,43 @@ describe('Volume: pausing writes for a checkpoint', () => {
     assert.equal(volume.pendingRequests, 0);
   });
 
-  test('a paused write is refused at resume if the mount left active meanwhile, and abortInFlight answers it', async () => {
-    const { lifecycle, volume, image } = setup();
+  test('a paused write is refused when writes resume if the mount left active meanwhile', async () => {
+    const { lifecycle, volume, image, tracked } = setup();
     const replies: number[] = [];
     volume.pauseWrites();
     volume.write(Buffer.alloc(512), 0, (r) => replies.push(r));
     volume.write(Buffer.alloc(512), 8192, (r) => replies.push(r));
     lifecycle.moveTo('ejecting', 'test');
-    assert.equal(volume.abortInFlight(-5), 2);
+    volume.resumeWrites();
+    assert.equal(image.writes.length, 0, 'a write refused at resume never reaches the image');
+    assert.deepEqual(tracked, [], 'nor the journal');
+    assert.deepEqual(replies, [-errno('EIO'), -errno('EIO')]);
+    assert.equal(volume.pendingRequests, 0, 'and is no longer in flight');
+    await volume.whenWritesDrained();
+  });
+
+  test('a paused write answered by abortInFlight is not started when writes resume', async () => {
+    const { lifecycle, volume, image } = setup();
+    const replies: number[] = [];
+    volume.pauseWrites();
+    volume.write(Buffer.alloc(512), 0, (r) => replies.push(r));
+    lifecycle.moveTo('removed', 'test');
+    assert.equal(volume.abortInFlight(-errno('ENODEV')), 1);
     volume.resumeWrites();
     assert.equal(image.writes.length, 0);
-    assert.deepEqual(replies, [-5, -5]);
-    await volume.whenWritesDrained();
+    assert.deepEqual(replies, [-errno('ENODEV')], 'answered once, by the abort');
+  });
+
+  test('pauses nest: writes wait until the last pauser resumes', () => {
+    const { volume, image } = setup();
+    volume.pauseWrites();
+    volume.pauseWrites();
+    volume.write(Buffer.alloc(512), 0, () => {});
+    volume.resumeWrites();
+    assert.equal(image.writes.length, 0, 'one pauser still holds the gate');
+    volume.resumeWrites();
+    assert.equal(image.writes.length, 1);
+    assert.throws(() => volume.resumeWrites(), /INTERNAL ERROR/, 'an unmatched resume is a bug');
   });
 
   test('a request stuck for the limit is answered with EIO by the sweep; its late completion is ignored', () => {

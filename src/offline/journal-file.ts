@@ -1,11 +1,14 @@
-/** Status and changes of a journal file read offline (no daemon). */
+/**
+ * A journal file no daemon has open: its status, its changes, a checkpoint. Judged against its
+ * image exactly as a mount would (the image is stat'ed from a child process that can be killed:
+ * see stat-probe.ts). Used by the CLI and by the backup engine. Errors are one-line ErrnoErrors.
+ */
 import { checkpointJournalFile, openJournalOffline, type ImageLookup } from '../journal/open.js';
 import { changesSince, type ChangesReport } from '../journal/changes.js';
-import type { CheckpointResult } from '../journal/journal.js';
-import type { Verdict } from '../journal/recovery.js';
 import { formatCheckpointId } from '../journal/checkpoint-id.js';
 import { probeImage } from '../volume/stat-probe.js';
-import { CliError } from './errors.js';
+import type { CheckpointReply, JournalStatus } from '../control/protocol.js';
+import { checkpointReply as replyOf } from '../control/replies.js';
 
 const lookImage: ImageLookup = async (p) => {
   const r = await probeImage(p);
@@ -14,23 +17,18 @@ const lookImage: ImageLookup = async (p) => {
   return { facts: null, note: `image ${p} cannot be checked (${r.missing}): changes made to it while unmounted cannot be detected` };
 };
 
-async function open(path: string) {
-  try {
-    return await openJournalOffline(path, lookImage);
-  } catch (e) {
-    throw new CliError((e as Error).message);
-  }
+function open(path: string) {
+  return openJournalOffline(path, lookImage);
 }
 
-export async function offlineCheckpoint(path: string): Promise<{ result: CheckpointResult; verdict: Verdict }> {
-  try {
-    return await checkpointJournalFile(path, lookImage);
-  } catch (e) {
-    throw new CliError((e as Error).message);
-  }
+/** Ends the journal's current epoch (re-basing an untrusted one) and says what it did. */
+export async function offlineCheckpoint(path: string): Promise<CheckpointReply> {
+  const { result: r } = await checkpointJournalFile(path, lookImage);
+  return replyOf(r);
 }
 
-export async function offlineStatus(path: string): Promise<Record<string, unknown>> {
+
+export async function offlineStatus(path: string): Promise<JournalStatus> {
   const { journal, verdict, liveOwner } = await open(path);
   try {
     const h = journal.headerSnapshot();
@@ -39,13 +37,13 @@ export async function offlineStatus(path: string): Promise<Record<string, unknow
       journal: path,
       journalState: h.state,
       trusted: verdict.trusted,
-      reason: verdict.trusted ? undefined : verdict.reason,
+      ...(verdict.trusted ? {} : { reason: verdict.reason }),
       liveOwner: liveOwner || null,
       image: h.imagePath,
       imageSize: h.imageSize,
       clusterSize: h.clusterSize,
       totalClusters: journal.clusterCount,
-      changedClusters: journal.cache.marked.countSet(),
+      changedClusters: journal.changedClusterCount(),
       generation: h.generation,
       epoch: h.epoch,
       latestCheckpoint: formatCheckpointId(h.generation, h.epoch - 1),
@@ -64,8 +62,6 @@ export async function offlineChanges(path: string, since: string | null): Promis
   const { journal, verdict } = await open(path);
   try {
     return await changesSince(journal, since, verdict);
-  } catch (e) {
-    throw new CliError((e as Error).message);
   } finally {
     await journal.abandon();
   }

@@ -1,0 +1,85 @@
+/**
+ * Where a backup reads from and how it asks what changed: a live mount (through its volume and
+ * its control socket) or an image with its journal, offline. Errors are one-line ErrnoErrors.
+ */
+import { join } from 'node:path';
+import { askMount, isDirectory, mountRefAt } from '../control/ask.js';
+import type { CheckpointReply } from '../control/protocol.js';
+import { VOLUME_NAME } from '../fuse/adapter.js';
+import type { ChangesReport } from '../journal/changes.js';
+import { offlineChanges, offlineCheckpoint, offlineStatus } from '../offline/journal-file.js';
+import { ErrnoError } from '../util/errno.js';
+import { samePath } from '../util/same-file.js';
+import { inspectImage } from '../volume/image.js';
+
+export interface BackupSource {
+  /** What the user named, for messages and the sidecar. */
+  describe: string;
+  /** Where the bytes are read: the mount's volume, or the image itself. */
+  dataPath: string;
+  imageSize: number;
+  clusterSize: number;
+  generation: string;
+  /** Files a TARGET (or a sidecar) must not be: the image, the volume, the journal. */
+  ownFiles: string[];
+  /** The newest checkpoint id when the backup began. */
+  latestCheckpoint: string;
+  changes(since: string | null): Promise<ChangesReport>;
+  checkpoint(): Promise<CheckpointReply>;
+}
+
+/** Opens SOURCE: a trackfs mountpoint (live), or an image file or block device with its journal. */
+export async function openBackupSource(name: string, journalOpt: string | undefined): Promise<BackupSource> {
+  if (await isDirectory(name)) {
+    if (journalOpt) throw new ErrnoError('EINVAL', '--journal is for an offline source (an image); a mountpoint knows its journal');
+    return mountSource(name);
+  }
+  return imageSource(name, journalOpt ?? `${name}.trackfs`, journalOpt === undefined);
+}
+
+async function mountSource(name: string): Promise<BackupSource> {
+  const mount = await mountRefAt(name);
+  const s = await askMount(mount, { op: 'status' });
+  if (s.state !== 'active' && s.state !== 'probing') {
+    const hint = s.state === 'ejected' ? ` (back up the image offline, or 'trackfs resume ${name}')` : '';
+    throw new ErrnoError('EIO', `cannot back up ${name}: the mount is ${s.state}${hint}`);
+  }
+  if (!s.tracking) throw new ErrnoError('EINVAL', `cannot back up ${name}: tracking is off on this mount`);
+  if (s.imageSize === null || s.clusterSize === null || s.generation === null || s.latestCheckpoint === null) {
+    throw new ErrnoError('EIO', `cannot back up ${name}: the mount does not describe its journal`);
+  }
+  const volume = join(mount.mountpoint, VOLUME_NAME);
+  return {
+    describe: mount.mountpoint,
+    dataPath: volume,
+    imageSize: s.imageSize,
+    clusterSize: s.clusterSize,
+    generation: s.generation,
+    ownFiles: [volume, s.image, s.journal],
+    latestCheckpoint: s.latestCheckpoint,
+    changes: (since) => askMount(mount, { op: 'changes', since }),
+    checkpoint: () => askMount(mount, { op: 'checkpoint' }),
+  };
+}
+
+async function imageSource(name: string, journal: string, journalDefaulted: boolean): Promise<BackupSource> {
+  const image = await inspectImage(name);
+  const s = await offlineStatus(journal).catch((e: unknown) => {
+    if ((e as { code?: string }).code === 'ENOENT' && journalDefaulted) throw new ErrnoError('ENOENT', `journal ${journal} does not exist; name the journal with --journal`);
+    throw e;
+  });
+  if (s.liveOwner) throw new ErrnoError('EBUSY', `journal ${journal} is in use by a live trackfs mount (pid ${s.liveOwner}); back up from its mountpoint`);
+  if (s.imageSize !== image.size) throw new ErrnoError('EINVAL', `journal ${journal} is for an image of ${s.imageSize} bytes, but ${name} has ${image.size}`);
+  if (s.image && !(await samePath(s.image, name))) throw new ErrnoError('EINVAL', `journal ${journal} tracks ${s.image}, not ${name}`);
+  return {
+    describe: name,
+    dataPath: name,
+    imageSize: image.size,
+    clusterSize: s.clusterSize,
+    generation: s.generation,
+    ownFiles: [name, journal],
+    latestCheckpoint: s.latestCheckpoint,
+    changes: (since) => offlineChanges(journal, since),
+    checkpoint: () => offlineCheckpoint(journal),
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * Closing an epoch under a live mount with no write straddling it: new writes wait at the volume's
+ * gate, writes in flight finish (their bits are then recorded in the closing epoch), the journal
+ * closes the epoch durably, and the waiting writes go on into the next one. The daemon runs one
+ * at a time (BackingOwner.serialize); the volume's pause also nests, so even overlapping callers
+ * could not release each other's paused writes.
+ */
+import type { CheckpointResult } from '../journal/journal.js';
+import { withTimeout } from './bounded.js';
+
+/** What closing an epoch needs of the volume. */
+export interface WriteGate {
+  pauseWrites(): void;
+  resumeWrites(): void;
+  whenWritesDrained(): Promise<void>;
+}
+
+export async function closeEpoch(volume: WriteGate, checkpoint: () => Promise<CheckpointResult>, drainLimitMs: number): Promise<CheckpointResult> {
+  volume.pauseWrites();
+  try {
+    await withTimeout(volume.whenWritesDrained(), drainLimitMs, 'writes in flight before the checkpoint');
+    return await checkpoint();
+  } finally {
+    volume.resumeWrites();
+  }
+}
