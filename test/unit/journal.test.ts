@@ -226,7 +226,7 @@ describe('Journal: failures', () => {
     const j = await newJournal(mem);
     mem.hold('write');
     const first = track(j.record(1, 1)!);
-    j.record(CPP + 1, CPP + 1);
+    void j.record(CPP + 1, CPP + 1);
     await mem.waitForPending('write', 2);
     mem.failAt(mem.pendingCalls().findIndex((p) => p.position === pageOffset(0)), 'EIO');
     await flush();
