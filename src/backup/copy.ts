@@ -21,6 +21,8 @@ export interface CopyOptions {
 }
 
 export interface CopyResult {
+  /** Extents copied. */
+  extents: number;
   /** Bytes read from the source and placed in the target. */
   copiedBytes: number;
   /** Of those, bytes actually written (zero chunks of a new sparse target are skipped). */
@@ -33,10 +35,14 @@ export interface CopyResult {
 
 interface Chunk { offset: number; length: number; sha?: Buffer }
 
-function* chunksOf(extents: readonly Extent[]): Generator<Chunk> {
-  for (const e of extents) {
-    for (let off = e.offset; off < e.offset + e.length; off += CHUNK_BYTES) {
-      yield { offset: off, length: Math.min(CHUNK_BYTES, e.offset + e.length - off) };
+/** The chunks of every extent, in order; counts the extents as they go by. */
+async function* chunksOf(batches: AsyncIterable<Extent[]> | Iterable<Extent[]>, counted: { extents: number }): AsyncGenerator<Chunk> {
+  for await (const batch of batches) {
+    for (const e of batch) {
+      counted.extents++;
+      for (let off = e.offset; off < e.offset + e.length; off += CHUNK_BYTES) {
+        yield { offset: off, length: Math.min(CHUNK_BYTES, e.offset + e.length - off) };
+      }
     }
   }
 }
@@ -64,11 +70,11 @@ async function writeFully(h: FileHandle, buf: Buffer, length: number, position: 
 }
 
 /** Runs `work` over `items` with at most `parallel` at a time; stops at the first error. */
-async function forEachParallel<T>(items: Iterator<T>, parallel: number, work: (item: T, buf: Buffer) => Promise<void>): Promise<void> {
+async function forEachParallel<T>(items: AsyncIterator<T> | Iterator<T>, parallel: number, work: (item: T, buf: Buffer) => Promise<void>): Promise<void> {
   let failed: unknown = null;
   const lane = async (): Promise<void> => {
     const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-    for (let next = items.next(); !next.done && !failed; next = items.next()) {
+    for (let next = await items.next(); !next.done && !failed; next = await items.next()) {
       try {
         await work(next.value, buf);
       } catch (e) {
@@ -80,15 +86,19 @@ async function forEachParallel<T>(items: Iterator<T>, parallel: number, work: (i
   if (failed) throw failed;
 }
 
-export async function copyExtents(sourcePath: string, targetPath: string, extents: readonly Extent[], opts: CopyOptions): Promise<CopyResult> {
+/**
+ * Copies the extents (in batches, as a change list streams them) from the source into the target.
+ * `extents` in the result counts them.
+ */
+export async function copyExtents(sourcePath: string, targetPath: string, batches: AsyncIterable<Extent[]> | Iterable<Extent[]>, opts: CopyOptions): Promise<CopyResult> {
   const source = await open(sourcePath, 'r');
   let target: FileHandle | null = null;
   try {
     target = await open(targetPath, 'r+');
-    const result: CopyResult = { copiedBytes: 0, writtenBytes: 0, verifiedChunks: 0, mismatchedChunks: 0, mismatches: [] };
+    const result: CopyResult = { extents: 0, copiedBytes: 0, writtenBytes: 0, verifiedChunks: 0, mismatchedChunks: 0, mismatches: [] };
     const copied: Chunk[] = [];
     let held: Promise<void> | null = null;
-    await forEachParallel(chunksOf(extents), PARALLEL_CHUNKS, async (c, buf) => {
+    await forEachParallel(chunksOf(batches, result), PARALLEL_CHUNKS, async (c, buf) => {
       const data = buf.subarray(0, c.length);
       await readFully(source, data, c.length, c.offset, `source ${sourcePath}`);
       if (opts.verify) {

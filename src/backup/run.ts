@@ -10,7 +10,7 @@
  *   5. records the new base in the sidecar.
  */
 import { open, stat } from 'node:fs/promises';
-import type { Extent, ChangesReport } from '../journal/changes.js';
+import type { ChangeStream, ChangesSummary, Extent } from '../journal/changes.js';
 import { formatCheckpointId, parseCheckpointId } from '../journal/checkpoint-id.js';
 import type { CheckpointReply } from '../control/protocol.js';
 import { ErrnoError, messageOf } from '../util/errno.js';
@@ -146,19 +146,21 @@ export async function runBackup(src: BackupSource, opts: BackupOptions, hooks: B
 
   // What to copy. The list is taken after the checkpoint: it may hold writes made since, which is
   // harmless (they are copied again next time); it cannot miss one made before.
-  let report: ChangesReport | null = null;
-  let extents: Extent[];
-  if (plan.full) {
-    extents = [{ offset: 0, length: src.imageSize }];
-  } else {
-    report = await src.changes(plan.base);
+  let report: ChangesSummary | null = null;
+  const whole: Extent[][] = [[{ offset: 0, length: src.imageSize }]];
+  let batches: ChangeStream['batches'] = whole;
+  let total = src.imageSize;
+  if (!plan.full) {
+    const list = await src.changes(plan.base);
+    report = list.summary;
     if (report.baseUnavailable) throw new ErrnoError('ESRCH', `${report.fullImage}; use --full for a full copy`);
     if (!report.trusted) {
       plan.full = true;
       plan.fullReason = `the journal is untrusted: ${report.reason}`;
       say(`warning: ${plan.fullReason}; copying the whole image`);
     }
-    extents = report.extents;
+    batches = list.batches;
+    total = report.changedBytes;
   }
   // Where TARGET will stand once the copy is done.
   let endGeneration: string;
@@ -169,7 +171,7 @@ export async function runBackup(src: BackupSource, opts: BackupOptions, hooks: B
   } else {
     // No checkpoint taken: TARGET holds at least everything up to the latest checkpoint that
     // existed when the list was made (anything later is in "changes since" that checkpoint).
-    const latest = parseCheckpointId(report?.latestCheckpoint ?? (await src.changes(null)).latestCheckpoint);
+    const latest = parseCheckpointId(report?.latestCheckpoint ?? (await src.changes(null)).summary.latestCheckpoint);
     endGeneration = report?.generation ?? src.generation;
     endCheckpoint = latest.number;
     if (!endGeneration.startsWith(latest.generation)) throw new ErrnoError('EAGAIN', 'the source\'s history changed during the backup; run it again');
@@ -179,11 +181,10 @@ export async function runBackup(src: BackupSource, opts: BackupOptions, hooks: B
   if (cp) await markRunning(toId);
   if (!t.exists) await createSparseTarget(opts.target, src.imageSize);
 
-  const total = extents.reduce((n, e) => n + e.length, 0);
   hooks.copyStarted?.(total);
   let result;
   try {
-    result = await copyExtents(src.dataPath, opts.target, extents, {
+    result = await copyExtents(src.dataPath, opts.target, batches, {
       sparseTarget: !t.exists,
       verify: opts.verify,
       onProgress: (done) => hooks.copyProgress?.(done),
@@ -223,7 +224,7 @@ export async function runBackup(src: BackupSource, opts: BackupOptions, hooks: B
     checkpoint: toId,
     targetAt: endId,
     redo: plan.redo,
-    extents: extents.length,
+    extents: result.extents,
     imageSize: src.imageSize,
     copiedBytes: result.copiedBytes,
     writtenBytes: result.writtenBytes,

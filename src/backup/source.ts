@@ -3,10 +3,10 @@
  * its control socket) or an image with its journal, offline. Errors are one-line ErrnoErrors.
  */
 import { join } from 'node:path';
-import { askMount, isDirectory, mountRefAt } from '../control/ask.js';
+import { askMount, isDirectory, mountRefAt, streamMount } from '../control/ask.js';
 import type { CheckpointReply } from '../control/protocol.js';
 import { VOLUME_NAME } from '../fuse/adapter.js';
-import type { ChangesReport } from '../journal/changes.js';
+import type { ChangeStream } from '../journal/changes.js';
 import { offlineChanges, offlineCheckpoint, offlineStatus } from '../offline/journal-file.js';
 import { ErrnoError } from '../util/errno.js';
 import { samePath } from '../util/same-file.js';
@@ -24,7 +24,8 @@ export interface BackupSource {
   ownFiles: string[];
   /** The newest checkpoint id when the backup began. */
   latestCheckpoint: string;
-  changes(since: string | null): Promise<ChangesReport>;
+  /** What changed since `since`, as a summary and extents that arrive in batches. */
+  changes(since: string | null): Promise<ChangeStream>;
   checkpoint(): Promise<CheckpointReply>;
 }
 
@@ -57,7 +58,10 @@ async function mountSource(name: string): Promise<BackupSource> {
     generation: s.generation,
     ownFiles: [volume, s.image, s.journal],
     latestCheckpoint: s.latestCheckpoint,
-    changes: (since) => askMount(mount, { op: 'changes', since }),
+    changes: async (since) => {
+      const { result, items } = await streamMount(mount, { op: 'changes', since });
+      return { summary: result, batches: items };
+    },
     checkpoint: () => askMount(mount, { op: 'checkpoint' }),
   };
 }

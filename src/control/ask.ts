@@ -7,8 +7,8 @@ import { realpath, stat } from 'node:fs/promises';
 import { ErrnoError, errnoNameOf } from '../util/errno.js';
 import { readMounts } from '../util/mountinfo.js';
 import { mountPaths } from '../util/runtime.js';
-import { callDaemon, ControlRemoteError, ControlUnavailable } from './client.js';
-import type { ControlOp, ReplyOf, RequestOf } from './protocol.js';
+import { callDaemon, ControlRemoteError, ControlUnavailable, streamDaemon } from './client.js';
+import type { ItemOf, PlainOp, ReplyOf, RequestOf, StreamOp } from './protocol.js';
 
 /** A live mount as the control channel knows it. */
 export interface MountRef {
@@ -27,17 +27,41 @@ export async function isTrackfsMount(mountpoint: string): Promise<boolean> {
   return !!mounts?.some((m) => m.mountPoint === mountpoint && m.fsType === 'fuse.trackfs');
 }
 
-export async function askMount<K extends ControlOp>(mount: MountRef, req: RequestOf<K>, timeoutMs?: number): Promise<ReplyOf<K>> {
+/** The one-line error for a failed exchange with the mount's daemon. */
+async function explain(mount: MountRef, e: unknown): Promise<unknown> {
+  if (e instanceof ControlRemoteError) return new ErrnoError(errnoNameOf(e), e.message);
+  if (e instanceof ControlUnavailable) {
+    if (await isTrackfsMount(mount.mountpoint)) return new ErrnoError('ENOTCONN', `trackfs mount at ${mount.mountpoint} does not answer (${e.reason}); its daemon may be stuck or gone`);
+    return new ErrnoError('EINVAL', `${mount.mountpoint} is not a trackfs mountpoint`);
+  }
+  return e;
+}
+
+export async function askMount<K extends PlainOp>(mount: MountRef, req: RequestOf<K>, timeoutMs?: number): Promise<ReplyOf<K>> {
   try {
     return await callDaemon(mount.socket, req, timeoutMs);
   } catch (e) {
-    if (e instanceof ControlRemoteError) throw new ErrnoError(errnoNameOf(e), e.message);
-    if (e instanceof ControlUnavailable) {
-      if (await isTrackfsMount(mount.mountpoint)) throw new ErrnoError('ENOTCONN', `trackfs mount at ${mount.mountpoint} does not answer (${e.reason}); its daemon may be stuck or gone`);
-      throw new ErrnoError('EINVAL', `${mount.mountpoint} is not a trackfs mountpoint`);
-    }
-    throw e;
+    throw await explain(mount, e);
   }
+}
+
+/** A streamed request: its result, and its items as they arrive (errors explained as above). */
+export async function streamMount<K extends StreamOp>(mount: MountRef, req: RequestOf<K>, idleMs?: number): Promise<{ result: ReplyOf<K>; items: AsyncIterable<ItemOf<K>[]> }> {
+  let opened;
+  try {
+    opened = await streamDaemon(mount.socket, req, idleMs);
+  } catch (e) {
+    throw await explain(mount, e);
+  }
+  const { items } = opened;
+  async function* explained(): AsyncGenerator<ItemOf<K>[]> {
+    try {
+      yield* items;
+    } catch (e) {
+      throw await explain(mount, e);
+    }
+  }
+  return { result: opened.result, items: explained() };
 }
 
 /** Whether `path` is a directory (a mountpoint candidate); one-line errors for what it cannot be. */

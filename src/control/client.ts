@@ -1,6 +1,17 @@
 /** The CLI's side of the control channel, typed by the protocol (ControlOps). */
-import { createConnection } from 'node:net';
-import { MAX_REPLY_BYTES, REPLY_TIMEOUT_MS, type ControlOp, type ControlReply, type ReplyOf, type RequestOf } from './protocol.js';
+import { createConnection, type Socket } from 'node:net';
+import {
+  MAX_LINE_BYTES,
+  REPLY_TIMEOUT_MS,
+  type ControlOp,
+  type ControlReply,
+  type ItemOf,
+  type PlainOp,
+  type ReplyOf,
+  type RequestOf,
+  type StreamLine,
+  type StreamOp,
+} from './protocol.js';
 
 /** Nobody answered: no daemon, a dead one, or one that did not reply in time. */
 export class ControlUnavailable extends Error {
@@ -16,37 +27,95 @@ export class ControlRemoteError extends Error {
   }
 }
 
-export function callDaemon<K extends ControlOp>(socketPath: string, req: RequestOf<K>, timeoutMs: number = REPLY_TIMEOUT_MS[req.op]): Promise<ReplyOf<K>> {
-  return new Promise((resolve, reject) => {
-    const sock = createConnection(socketPath);
-    let data = '';
-    let settled = false;
-    const finish = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      sock.destroy();
-      fn();
-    };
-    const timer = setTimeout(() => finish(() => reject(new ControlUnavailable(socketPath, `no answer within ${timeoutMs} ms`))), timeoutMs);
-    sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
-    sock.on('data', (chunk: string) => {
-      data += chunk;
-      if (data.length > MAX_REPLY_BYTES) finish(() => reject(new ControlRemoteError('EPROTO', 'oversized reply from daemon')));
+/**
+ * Connects, sends `req`, and yields the reply's lines as they come; the socket is read only as
+ * fast as the caller takes lines (a streamed reply never piles up in memory). A socket silent for
+ * `idleMs` fails with ControlUnavailable.
+ */
+async function* exchange(socketPath: string, req: { op: ControlOp }, idleMs: number): AsyncGenerator<string> {
+  const sock: Socket = createConnection(socketPath);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', (e: NodeJS.ErrnoException) => reject(new ControlUnavailable(socketPath, e.code ?? e.message)));
     });
-    sock.on('end', () => {
-      finish(() => {
-        let reply: ControlReply<ReplyOf<K>>;
-        try {
-          reply = JSON.parse(data) as ControlReply<ReplyOf<K>>;
-        } catch {
-          return reject(new ControlUnavailable(socketPath, 'connection closed without a reply'));
+    sock.setTimeout(idleMs, () => sock.destroy(new ControlUnavailable(socketPath, `no answer within ${idleMs} ms`)));
+    sock.write(`${JSON.stringify(req)}\n`);
+    let pending = '';
+    try {
+      for await (const chunk of sock) {
+        pending += (chunk as Buffer).toString('utf8');
+        let nl: number;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          yield pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
         }
-        if (reply.ok) resolve(reply.result);
-        else reject(new ControlRemoteError(reply.error.code, reply.error.message));
-      });
-    });
-    sock.on('error', (e: NodeJS.ErrnoException) => finish(() => reject(new ControlUnavailable(socketPath, e.code ?? e.message))));
-  });
+        if (pending.length > MAX_LINE_BYTES) throw new ControlRemoteError('EPROTO', 'oversized reply line from daemon');
+      }
+    } catch (e) {
+      if (e instanceof ControlUnavailable || e instanceof ControlRemoteError) throw e;
+      throw new ControlUnavailable(socketPath, (e as NodeJS.ErrnoException).code ?? (e as Error).message);
+    }
+    if (pending.trim()) yield pending;
+  } finally {
+    sock.destroy();
+  }
+}
+
+function parseReply<T>(socketPath: string, line: string | undefined): { result: T; stream: boolean } {
+  let reply: ControlReply<T>;
+  try {
+    reply = JSON.parse(line ?? '') as ControlReply<T>;
+  } catch {
+    throw new ControlUnavailable(socketPath, 'connection closed without a reply');
+  }
+  if (!reply.ok) throw new ControlRemoteError(reply.error.code, reply.error.message);
+  return { result: reply.result, stream: reply.stream === true };
+}
+
+/** Sends one request and returns its one-line reply. */
+export async function callDaemon<K extends PlainOp>(socketPath: string, req: RequestOf<K>, timeoutMs: number = REPLY_TIMEOUT_MS[req.op]): Promise<ReplyOf<K>> {
+  const lines = exchange(socketPath, req, timeoutMs);
+  try {
+    const first = await lines.next();
+    return parseReply<ReplyOf<K>>(socketPath, first.done ? undefined : first.value).result;
+  } finally {
+    await lines.return(undefined);
+  }
+}
+
+/**
+ * Sends a request whose reply streams items: resolves with the reply's result once it arrives;
+ * `items` then yields the batches as the daemon sends them (and throws if the stream breaks off:
+ * a partial list is never taken for a whole one). `idleMs` bounds each wait, not the whole.
+ */
+export async function streamDaemon<K extends StreamOp>(socketPath: string, req: RequestOf<K>, idleMs: number = REPLY_TIMEOUT_MS[req.op]):
+Promise<{ result: ReplyOf<K>; items: AsyncGenerator<ItemOf<K>[]> }> {
+  const lines = exchange(socketPath, req, idleMs);
+  const first = await lines.next();
+  let head;
+  try {
+    head = parseReply<ReplyOf<K>>(socketPath, first.done ? undefined : first.value);
+  } catch (e) {
+    await lines.return(undefined);
+    throw e;
+  }
+  if (!head.stream) throw new ControlRemoteError('EPROTO', `the daemon did not stream its ${req.op} reply`);
+  async function* items(): AsyncGenerator<ItemOf<K>[]> {
+    let count = 0;
+    for await (const line of lines) {
+      const msg = JSON.parse(line) as StreamLine<ItemOf<K>>;
+      if ('items' in msg) {
+        count += msg.items.length;
+        yield msg.items;
+      } else if ('end' in msg) {
+        if (msg.count !== count) throw new ControlRemoteError('EPROTO', `the daemon announced ${msg.count} items and sent ${count}`);
+        return;
+      } else {
+        throw new ControlRemoteError(msg.error.code, msg.error.message);
+      }
+    }
+    throw new ControlUnavailable(socketPath, `the ${req.op} reply ended before its last item`);
+  }
+  return { result: head.result, items: items() };
 }

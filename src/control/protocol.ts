@@ -5,8 +5,14 @@
  *
  * `ControlOps` is the whole protocol: each operation, what its request carries and what its reply
  * is. Both ends are typed from it; nothing re-declares a reply.
+ *
+ * A reply is one JSON line: `{"ok":true,"result":...}` or `{"ok":false,"error":{code,message}}`.
+ * An operation with `items` streams them after its result, so no reply is ever one huge string:
+ *   {"ok":true,"result":<summary>,"stream":true}
+ *   {"items":[...]}            as many lines as it takes, each bounded
+ *   {"end":true,"count":N}     or an error line, if making the items failed half-way
  */
-import type { ChangesReport } from '../journal/changes.js';
+import type { ChangesSummary, Extent } from '../journal/changes.js';
 import type { Durability, JournalState } from '../journal/format.js';
 import type { MountState } from '../mount/lifecycle.js';
 
@@ -116,7 +122,7 @@ type NoFields = Record<never, never>;
 
 export interface ControlOps {
   status: { request: NoFields; reply: MountStatus };
-  changes: { request: { since: string | null }; reply: ChangesReport };
+  changes: { request: { since: string | null }; reply: ChangesSummary; items: Extent };
   checkpoint: { request: NoFields; reply: CheckpointReply };
   unmount: { request: { lazy: boolean }; reply: ShutdownSummary };
   sync: { request: NoFields; reply: { synced: true } };
@@ -129,6 +135,13 @@ export interface ControlOps {
 export type ControlOp = keyof ControlOps;
 export type RequestOf<K extends ControlOp> = { op: K } & ControlOps[K]['request'];
 export type ReplyOf<K extends ControlOp> = ControlOps[K]['reply'];
+/** Operations whose reply is followed by a stream of items. */
+export type StreamOp = { [K in ControlOp]: ControlOps[K] extends { items: unknown } ? K : never }[ControlOp];
+export type PlainOp = Exclude<ControlOp, StreamOp>;
+export type ItemOf<K extends StreamOp> = ControlOps[K]['items'];
+
+/** One line of a streamed reply after the first. */
+export type StreamLine<T> = { items: T[] } | { end: true; count: number } | { ok: false; error: { code: string; message: string } };
 export type ControlRequest = { [K in ControlOp]: RequestOf<K> }[ControlOp];
 
 /** How long the CLI waits for each reply by default (an unmount is bounded by its --timeout). */
@@ -144,9 +157,9 @@ export const REPLY_TIMEOUT_MS: Record<ControlOp, number> = {
 };
 
 export type ControlReply<T = unknown> =
-  | { ok: true; result: T }
+  | { ok: true; result: T; stream?: true }
   | { ok: false; error: { code: string; message: string } };
 
 export const MAX_MESSAGE_BYTES = 1 << 20;
-/** A change list of a big, scattered image is large; it is still one JSON line. */
-export const MAX_REPLY_BYTES = 1 << 30;
+/** No reply line is longer: large results are streamed in bounded lines. */
+export const MAX_LINE_BYTES = 64 << 20;

@@ -1,8 +1,23 @@
-/** The daemon's side of the control channel. */
-import { createServer, type Server } from 'node:net';
+/**
+ * The daemon's side of the control channel. Whatever a handler does, and whatever its reply
+ * holds, the connection gets a reply: a failure becomes an error reply (a reply that cannot be
+ * encoded too), never a dead daemon. Streamed items are written at the pace the client reads them.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
 import { unlink } from 'node:fs/promises';
 import { errnoNameOf, messageOf } from '../util/errno.js';
-import { MAX_MESSAGE_BYTES, type ControlOp, type ControlReply, type ControlRequest, type ReplyOf, type RequestOf } from './protocol.js';
+import {
+  MAX_MESSAGE_BYTES,
+  type ControlOp,
+  type ControlReply,
+  type ControlRequest,
+  type ItemOf,
+  type PlainOp,
+  type ReplyOf,
+  type RequestOf,
+  type StreamLine,
+  type StreamOp,
+} from './protocol.js';
 
 /** What a handler may ask of the connection it answers. */
 export interface ReplyContext {
@@ -10,20 +25,79 @@ export interface ReplyContext {
   afterReply(fn: () => void): void;
 }
 
+/** A streamed reply: the result first, then the items, a batch per line. */
+export interface Streamed<R, I> {
+  result: R;
+  batches: Iterable<I[]>;
+}
+
 /** One handler per operation: the daemon's side of ControlOps. */
-export type ControlHandlers = { [K in ControlOp]: (req: RequestOf<K>, ctx: ReplyContext) => Promise<ReplyOf<K>> | ReplyOf<K> };
+export type ControlHandlers =
+  & { [K in PlainOp]: (req: RequestOf<K>, ctx: ReplyContext) => Promise<ReplyOf<K>> | ReplyOf<K> }
+  & { [K in StreamOp]: (req: RequestOf<K>, ctx: ReplyContext) => Promise<Streamed<ReplyOf<K>, ItemOf<K>>> };
+
+const STREAM_OPS: ReadonlySet<ControlOp> = new Set<StreamOp>(['changes']);
 
 function isControlRequest(v: unknown, handlers: ControlHandlers): v is ControlRequest {
   return typeof v === 'object' && v !== null && typeof (v as { op?: unknown }).op === 'string' && Object.hasOwn(handlers, (v as { op: string }).op);
 }
 
-/**
- * Runs the handler of `req`. A failure of any kind, even while building the reply, becomes an error
- * reply: the daemon never dies of a control request.
- */
-async function dispatch(handlers: ControlHandlers, req: ControlRequest, ctx: ReplyContext): Promise<unknown> {
+function encode(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+const errorLine = (e: unknown): string => encode({ ok: false, error: { code: errnoNameOf(e), message: messageOf(e) } });
+
+/** Writes one line; waits while the client has not read what was written before. */
+function writeLine(sock: Socket, line: string): Promise<void> {
+  if (sock.destroyed) return Promise.reject(new Error('the client went away'));
+  if (sock.write(`${line}\n`)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (e?: Error) => {
+      sock.off('drain', onDrain);
+      sock.off('close', onClose);
+      if (e) reject(e);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new Error('the client went away'));
+    sock.once('drain', onDrain);
+    sock.once('close', onClose);
+  });
+}
+
+async function answer(sock: Socket, handlers: ControlHandlers, req: ControlRequest, ctx: ReplyContext): Promise<void> {
   const handler = handlers[req.op] as (r: ControlRequest, c: ReplyContext) => Promise<unknown> | unknown;
-  return handler(req, ctx);
+  let result: unknown;
+  try {
+    result = await handler(req, ctx);
+  } catch (e) {
+    return writeLine(sock, errorLine(e));
+  }
+  if (!STREAM_OPS.has(req.op)) {
+    let line: string;
+    try {
+      line = encode({ ok: true, result } satisfies ControlReply);
+    } catch (e) {
+      line = errorLine(new Error(`the reply could not be encoded: ${messageOf(e)}`));
+    }
+    return writeLine(sock, line);
+  }
+  const streamed = result as Streamed<unknown, unknown>;
+  await writeLine(sock, encode({ ok: true, result: streamed.result, stream: true } satisfies ControlReply));
+  let count = 0;
+  try {
+    for (const items of streamed.batches) {
+      count += items.length;
+      await writeLine(sock, encode({ items } satisfies StreamLine<unknown>));
+      // Making batches is CPU work on the event loop: let FUSE requests in between them.
+      await new Promise((r) => setImmediate(r));
+    }
+  } catch (e) {
+    if (sock.destroyed) return;
+    return writeLine(sock, errorLine(e));
+  }
+  return writeLine(sock, encode({ end: true, count } satisfies StreamLine<unknown>));
 }
 
 export class ControlServer {
@@ -34,36 +108,32 @@ export class ControlServer {
     await unlink(path).catch(() => {});
     const server = createServer((sock) => {
       let data = '';
+      let asked = false;
       const after: (() => void)[] = [];
       const ctx: ReplyContext = { afterReply: (fn) => { after.push(fn); } };
       sock.setEncoding('utf8');
       sock.on('error', () => sock.destroy());
       sock.on('data', (chunk: string) => {
+        if (asked) return;
         data += chunk;
         if (data.length > MAX_MESSAGE_BYTES) return sock.destroy();
         const nl = data.indexOf('\n');
         if (nl < 0) return;
+        asked = true;
         let req: unknown;
         try {
           req = JSON.parse(data.slice(0, nl));
         } catch {
-          return reply({ ok: false, error: { code: 'EINVAL', message: 'malformed control request' } });
+          req = null;
         }
-        if (!isControlRequest(req, handlers)) return reply({ ok: false, error: { code: 'EINVAL', message: `unknown control request ${JSON.stringify((req as { op?: unknown } | null)?.op)}` } });
-        dispatch(handlers, req, ctx).then(
-          (result) => reply({ ok: true, result }),
-          (e: unknown) => reply({ ok: false, error: { code: errnoNameOf(e), message: messageOf(e) } }),
+        const reply = isControlRequest(req, handlers)
+          ? answer(sock, handlers, req, ctx)
+          : writeLine(sock, encode({ ok: false, error: { code: 'EINVAL', message: `malformed or unknown control request: ${data.slice(0, Math.min(nl, 80))}` } }));
+        reply.then(
+          () => sock.end(() => { for (const fn of after) fn(); }),
+          () => sock.destroy(),
         );
       });
-      function reply(r: ControlReply): void {
-        let text: string;
-        try {
-          text = JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-        } catch (e) {
-          text = JSON.stringify({ ok: false, error: { code: 'EIO', message: `the reply could not be encoded: ${messageOf(e)}` } });
-        }
-        sock.end(`${text}\n`, () => { for (const fn of after) fn(); });
-      }
     });
     server.on('error', onError);
     await new Promise<void>((resolve, reject) => {

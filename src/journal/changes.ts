@@ -1,4 +1,11 @@
-/** Turns a bitmap into what a backup tool consumes: sorted, merged byte ranges. */
+/**
+ * What a backup tool consumes: sorted, merged byte ranges of what changed.
+ *
+ * A change list can be enormous (every other cluster of a 16 TiB image is 128 M extents), so it is
+ * never built as one array or one string: a ChangeList is a summary (counts, bytes, trust) and the
+ * extents in batches, made lazily from a bitmap snapshot. The control channel streams the batches
+ * and the CLI prints them as it gets them; memory stays bounded by the bitmap.
+ */
 import type { PagedBitmap } from './bitmap.js';
 import type { Journal } from './journal.js';
 import { formatCheckpointId, parseCheckpointId, resolveCheckpoint } from './checkpoint-id.js';
@@ -8,7 +15,8 @@ export interface Extent {
   length: number;
 }
 
-export interface ChangesReport {
+/** Everything about a change list but its extents. */
+export interface ChangesSummary {
   imageSize: number;
   clusterSize: number;
   generation: string;
@@ -28,23 +36,58 @@ export interface ChangesReport {
   /** Changed clusters counted in the bitmap (even when untrusted). */
   changedClusters: number;
   totalClusters: number;
-  /** Bytes covered by `extents`. */
+  /** Bytes covered by the extents. */
   changedBytes: number;
+}
+
+/** A whole change list in memory: what `changes --json` prints, for callers that want it so. */
+export interface ChangesReport extends ChangesSummary {
   extents: Extent[];
 }
 
-/** Runs of set clusters as byte ranges; the last range stops at the end of the image. */
-export function extentsOf(bitmap: PagedBitmap, clusterSize: number, imageSize: number): Extent[] {
-  const out: Extent[] = [];
-  for (const run of bitmap.runs()) {
-    const offset = run.start * clusterSize;
-    const end = Math.min(imageSize, (run.start + run.count) * clusterSize);
-    out.push({ offset, length: end - offset });
-  }
-  return out;
+/** A change list: its summary, and its extents in order, a batch at a time. */
+export interface ChangeList {
+  summary: ChangesSummary;
+  batches(): Iterable<Extent[]>;
 }
 
-export function changesReport(params: {
+/** A change list as a consumer reads it, live (streamed from a daemon) or offline alike. */
+export interface ChangeStream {
+  summary: ChangesSummary;
+  batches: AsyncIterable<Extent[]> | Iterable<Extent[]>;
+}
+
+/** Extents per batch: small enough to stream, large enough that a batch costs little. */
+export const EXTENTS_PER_BATCH = 4096;
+
+/** Runs of set clusters as byte ranges, in batches; the last range stops at the end of the image. */
+export function* extentBatches(bitmap: PagedBitmap, clusterSize: number, imageSize: number, perBatch = EXTENTS_PER_BATCH): Generator<Extent[]> {
+  let batch: Extent[] = [];
+  for (const run of bitmap.runs()) {
+    const offset = run.start * clusterSize;
+    batch.push({ offset, length: Math.min(imageSize, (run.start + run.count) * clusterSize) - offset });
+    if (batch.length >= perBatch) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** All extents of a bitmap in one array (small bitmaps, tests). */
+export function extentsOf(bitmap: PagedBitmap, clusterSize: number, imageSize: number): Extent[] {
+  return [...extentBatches(bitmap, clusterSize, imageSize)].flat();
+}
+
+/** Bytes covered by the set clusters: whole clusters, but the image's last one may be short. */
+function bytesOf(bitmap: PagedBitmap, count: number, clusterSize: number, imageSize: number): number {
+  const last = bitmap.clusterCount - 1;
+  if (count === 0) return 0;
+  const short = last >= 0 && bitmap.test(last) ? bitmap.clusterCount * clusterSize - imageSize : 0;
+  return count * clusterSize - short;
+}
+
+export function changeList(params: {
   bitmap: PagedBitmap | null;
   totalClusters: number;
   imageSize: number;
@@ -55,28 +98,35 @@ export function changesReport(params: {
   since: string;
   latestCheckpoint: string;
   baseUnavailable?: string;
-}): ChangesReport {
+}): ChangeList {
   const { bitmap, imageSize, clusterSize, generation, trusted, reason } = params;
   // When the journal cannot say what changed, a consumer that copies what it is told must copy
   // everything.
   const full = !trusted || !!params.baseUnavailable || !bitmap;
-  const extents = full || !bitmap ? [{ offset: 0, length: imageSize }] : extentsOf(bitmap, clusterSize, imageSize);
-  const report: ChangesReport = {
+  const changedClusters = bitmap ? bitmap.countSet() : params.totalClusters;
+  const summary: ChangesSummary = {
     imageSize,
     clusterSize,
     generation,
     trusted,
     since: params.since,
     latestCheckpoint: params.latestCheckpoint,
-    changedClusters: bitmap ? bitmap.countSet() : params.totalClusters,
+    changedClusters,
     totalClusters: params.totalClusters,
-    changedBytes: extents.reduce((n, e) => n + e.length, 0),
-    extents,
+    changedBytes: full || !bitmap ? imageSize : bytesOf(bitmap, changedClusters, clusterSize, imageSize),
   };
-  if (!trusted) report.reason = reason || 'journal is untrusted';
-  if (params.baseUnavailable) report.baseUnavailable = true;
-  if (full) report.fullImage = params.baseUnavailable ?? report.reason ?? 'no history';
-  return report;
+  if (!trusted) summary.reason = reason || 'journal is untrusted';
+  if (params.baseUnavailable) summary.baseUnavailable = true;
+  if (full) summary.fullImage = params.baseUnavailable ?? summary.reason ?? 'no history';
+  return {
+    summary,
+    batches: () => (full || !bitmap ? [[{ offset: 0, length: imageSize }]] : extentBatches(bitmap, clusterSize, imageSize)),
+  };
+}
+
+/** The whole list in memory: only for lists known to be small (tests, the golden checks). */
+export function collect(list: ChangeList): ChangesReport {
+  return { ...list.summary, extents: [...list.batches()].flat() };
 }
 
 /**
@@ -85,7 +135,7 @@ export function changesReport(params: {
  * judge it against the image first). An id that does not parse throws; one of another history or
  * not (yet) taken gives the whole image, flagged baseUnavailable.
  */
-export async function changesSince(journal: Journal, since: string | null, verdict: { trusted: boolean; reason: string }): Promise<ChangesReport> {
+export async function changesSince(journal: Journal, since: string | null, verdict: { trusted: boolean; reason: string }): Promise<ChangeList> {
   const h = journal.headerSnapshot();
   const ref = since === null ? { generation: h.generation, number: 0 } : parseCheckpointId(since);
   const resolved = resolveCheckpoint(ref, h.generation, h.epoch);
@@ -99,7 +149,7 @@ export async function changesSince(journal: Journal, since: string | null, verdi
     since: since === null ? formatCheckpointId(h.generation, 0) : `${ref.generation}:${ref.number}`,
     latestCheckpoint: formatCheckpointId(h.generation, h.epoch - 1),
   };
-  if ('unavailable' in resolved) return changesReport({ ...common, bitmap: null, baseUnavailable: resolved.unavailable });
-  if (!verdict.trusted) return changesReport({ ...common, bitmap: null });
-  return changesReport({ ...common, bitmap: await journal.changedSince(resolved.base) });
+  if ('unavailable' in resolved) return changeList({ ...common, bitmap: null, baseUnavailable: resolved.unavailable });
+  if (!verdict.trusted) return changeList({ ...common, bitmap: null });
+  return changeList({ ...common, bitmap: await journal.changedSince(resolved.base) });
 }

@@ -5,7 +5,10 @@ import type { MountDaemon } from './daemon.js';
 export function controlHandlers(d: MountDaemon): ControlHandlers {
   return {
     status: () => d.status(),
-    changes: (req) => d.changes(typeof req.since === 'string' ? req.since : null),
+    changes: async (req) => {
+      const list = await d.changes(typeof req.since === 'string' ? req.since : null);
+      return { result: list.summary, batches: list.batches() };
+    },
     checkpoint: () => d.checkpoint(),
     unmount: (req, reply) => d.requestUnmount(req.lazy === true, reply),
     sync: () => d.sync(),

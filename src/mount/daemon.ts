@@ -12,7 +12,7 @@
  * and each sees what the other left.
  */
 import { unlink, writeFile } from 'node:fs/promises';
-import { changesSince, type ChangesReport } from '../journal/changes.js';
+import { changesSince, type ChangeList } from '../journal/changes.js';
 import type { CheckpointReply, EjectReply, FaultOp, MountStatus, ResumeReply, ShutdownSummary } from '../control/protocol.js';
 import { checkpointReply as replyOf } from '../control/replies.js';
 import { ControlServer, type ReplyContext } from '../control/server.js';
@@ -309,7 +309,7 @@ export class MountDaemon {
 
   /* --------------------------------------------------- journal requests ---- */
 
-  changes(since: string | null): Promise<ChangesReport> {
+  changes(since: string | null): Promise<ChangeList> {
     const j = this.#backing?.journal;
     if (!j) return Promise.reject(this.#notNow('list changes', `; read the journal offline: trackfs changes ${this.config.journal}`));
     const h = j.headerSnapshot();

@@ -4,7 +4,7 @@
  * see stat-probe.ts). Used by the CLI and by the backup engine. Errors are one-line ErrnoErrors.
  */
 import { checkpointJournalFile, openJournalOffline, type ImageLookup } from '../journal/open.js';
-import { changesSince, type ChangesReport } from '../journal/changes.js';
+import { changesSince, type ChangeStream } from '../journal/changes.js';
 import { formatCheckpointId } from '../journal/checkpoint-id.js';
 import { probeImage } from '../volume/stat-probe.js';
 import type { CheckpointReply, JournalStatus } from '../control/protocol.js';
@@ -58,10 +58,12 @@ export async function offlineStatus(path: string): Promise<JournalStatus> {
   }
 }
 
-export async function offlineChanges(path: string, since: string | null): Promise<ChangesReport> {
+export async function offlineChanges(path: string, since: string | null): Promise<ChangeStream> {
   const { journal, verdict } = await open(path);
   try {
-    return await changesSince(journal, since, verdict);
+    const list = await changesSince(journal, since, verdict);
+    // The batches are made from a snapshot of the bitmap: they outlive the journal's file.
+    return { summary: list.summary, batches: list.batches() };
   } finally {
     await journal.abandon();
   }

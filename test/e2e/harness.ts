@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { callDaemon } from '../../src/control/client.js';
-import type { ControlOp, ReplyOf, RequestOf } from '../../src/control/protocol.js';
+import type { PlainOp, ReplyOf, RequestOf } from '../../src/control/protocol.js';
 import { mountId } from '../../src/util/runtime.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -353,7 +353,7 @@ export class Harness {
   }
 
   /** Sends a control request straight to the daemon's socket. */
-  control<K extends ControlOp>(req: RequestOf<K>, timeoutMs?: number): Promise<ReplyOf<K>> {
+  control<K extends PlainOp>(req: RequestOf<K>, timeoutMs?: number): Promise<ReplyOf<K>> {
     this.check();
     return callDaemon(this.socket, req, timeoutMs);
   }

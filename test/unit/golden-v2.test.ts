@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { HistoryUnavailableError, Journal, type LoadReport } from '../../src/journal/journal.js';
 import { FileJournalIo } from '../../src/journal/journal-io.js';
-import { changesSince } from '../../src/journal/changes.js';
+import { changesSince, collect } from '../../src/journal/changes.js';
 import {
   decodeHeader,
   decodeMetaPage,
@@ -124,7 +124,7 @@ describe('golden journal, format version 2', () => {
   });
 
   test('the consumer report: ids, extents, and an id of another history', async () => {
-    const r = await changesSince(journal, '001122334455:2', { trusted: true, reason: '' });
+    const r = collect(await changesSince(journal, '001122334455:2', { trusted: true, reason: '' }));
     assert.equal(r.since, '001122334455:2');
     assert.equal(r.latestCheckpoint, '001122334455:3');
     assert.deepEqual(r.extents, [
@@ -133,10 +133,10 @@ describe('golden journal, format version 2', () => {
       { offset: 1016 * 4096, length: 4096 },
       { offset: 76802 * 4096, length: 4096 },
     ]);
-    const other = await changesSince(journal, 'ffeeddccbbaa:2', { trusted: true, reason: '' });
+    const other = collect(await changesSince(journal, 'ffeeddccbbaa:2', { trusted: true, reason: '' }));
     assert.equal(other.baseUnavailable, true);
     assert.deepEqual(other.extents, [{ offset: 0, length: IMAGE_SIZE }]);
-    const future = await changesSince(journal, '001122334455:4', { trusted: true, reason: '' });
+    const future = collect(await changesSince(journal, '001122334455:4', { trusted: true, reason: '' }));
     assert.equal(future.baseUnavailable, true);
     assert.match(future.fullImage!, /latest checkpoint .* is 3/);
   });

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { assessJournal, type ImageState } from '../../src/journal/recovery.js';
-import { changesReport, extentsOf } from '../../src/journal/changes.js';
+import { changeList, collect, extentsOf } from '../../src/journal/changes.js';
 import { PagedBitmap } from '../../src/journal/bitmap.js';
 import { CLUSTERS_PER_PAGE, type JournalHeader } from '../../src/journal/format.js';
 import type { LoadReport } from '../../src/journal/journal.js';
@@ -102,7 +102,7 @@ describe('changes', () => {
     const bm = new PagedBitmap(16);
     bm.setRange(3, 4);
     bm.setRange(15, 15);
-    const r = changesReport({ bitmap: bm, imageSize: 15 * CS + 10, clusterSize: CS, generation: 'g', trusted: true, reason: '', totalClusters: 16, since: 'g:0', latestCheckpoint: 'g:0' });
+    const r = collect(changeList({ bitmap: bm, imageSize: 15 * CS + 10, clusterSize: CS, generation: 'g', trusted: true, reason: '', totalClusters: 16, since: 'g:0', latestCheckpoint: 'g:0' }));
     assert.deepEqual(r, {
       imageSize: 15 * CS + 10, clusterSize: CS, generation: 'g', trusted: true, since: 'g:0', latestCheckpoint: 'g:0', changedClusters: 3, totalClusters: 16,
       changedBytes: 2 * CS + 10, extents: [{ offset: 3 * CS, length: 2 * CS }, { offset: 15 * CS, length: 10 }],
@@ -113,7 +113,7 @@ describe('changes', () => {
   test('changesReport: untrusted is one extent over the whole image, with the reason', () => {
     const bm = new PagedBitmap(16);
     bm.setRange(3, 4);
-    const r = changesReport({ bitmap: bm, imageSize: 16 * CS - 7, clusterSize: CS, generation: 'g', trusted: false, reason: 'host restarted', totalClusters: 16, since: 'g:0', latestCheckpoint: 'g:0' });
+    const r = collect(changeList({ bitmap: bm, imageSize: 16 * CS - 7, clusterSize: CS, generation: 'g', trusted: false, reason: 'host restarted', totalClusters: 16, since: 'g:0', latestCheckpoint: 'g:0' }));
     assert.equal(r.fullImage, 'host restarted');
     assert.equal(r.trusted, false);
     assert.equal(r.reason, 'host restarted');
@@ -121,14 +121,14 @@ describe('changes', () => {
     assert.equal(r.changedBytes, 16 * CS - 7);
     assert.equal(r.changedClusters, 2); // what the bitmap says, for information
     assert.equal(r.totalClusters, 16);
-    const noReason = changesReport({ bitmap: bm, imageSize: 100, clusterSize: CS, generation: 'g', trusted: false, reason: '', totalClusters: 16, since: 'g:0', latestCheckpoint: 'g:0' });
+    const noReason = collect(changeList({ bitmap: bm, imageSize: 100, clusterSize: CS, generation: 'g', trusted: false, reason: '', totalClusters: 16, since: 'g:0', latestCheckpoint: 'g:0' }));
     assert.equal(noReason.reason, 'journal is untrusted');
   });
 
   test('changesReport: a base that cannot be used is the whole image, flagged, with why', () => {
     const bm = new PagedBitmap(16);
     bm.setRange(3, 4);
-    const r = changesReport({ bitmap: null, imageSize: 16 * CS, clusterSize: CS, generation: 'g', trusted: true, reason: '', totalClusters: 16, since: 'aa:3', latestCheckpoint: 'g:1', baseUnavailable: 'checkpoint aa:3 belongs to another history' });
+    const r = collect(changeList({ bitmap: null, imageSize: 16 * CS, clusterSize: CS, generation: 'g', trusted: true, reason: '', totalClusters: 16, since: 'aa:3', latestCheckpoint: 'g:1', baseUnavailable: 'checkpoint aa:3 belongs to another history' }));
     assert.equal(r.baseUnavailable, true);
     assert.equal(r.fullImage, 'checkpoint aa:3 belongs to another history');
     assert.deepEqual(r.extents, [{ offset: 0, length: 16 * CS }]);
