@@ -6,6 +6,7 @@ import type { Verdict } from '../journal/recovery.js';
 import { formatCheckpointId } from '../journal/checkpoint-id.js';
 import { probeImage } from '../volume/stat-probe.js';
 import { CliError } from './errors.js';
+import { isoTime } from '../util/time.js';
 
 const lookImage: ImageLookup = async (p) => {
   const r = await probeImage(p);
@@ -49,10 +50,10 @@ export async function offlineStatus(path: string): Promise<Record<string, unknow
       generation: h.generation,
       epoch: h.epoch,
       latestCheckpoint: formatCheckpointId(h.generation, h.epoch - 1),
-      lastCheckpointAt: h.lastCheckpointAt ? new Date(h.lastCheckpointAt).toISOString() : null,
+      lastCheckpointAt: h.lastCheckpointAt ? isoTime(h.lastCheckpointAt) : null,
       durability: h.durability,
-      createdAt: new Date(h.createdAt).toISOString(),
-      updatedAt: new Date(h.updatedAt).toISOString(),
+      createdAt: isoTime(h.createdAt),
+      updatedAt: isoTime(h.updatedAt),
       events: verdict.events,
     };
   } finally {

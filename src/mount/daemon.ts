@@ -31,6 +31,7 @@ import { readMounts } from '../util/mountinfo.js';
 import { ensureRuntimeDir, mountPaths, type MountPaths } from '../util/runtime.js';
 import { flushLogs, type Logger } from '../util/logger.js';
 import { formatSizeShort } from '../util/size.js';
+import { isoTime } from '../util/time.js';
 
 export interface MountConfig {
   image: string;
@@ -541,7 +542,7 @@ export class MountDaemon {
       generation: h?.generation ?? null,
       epoch: h?.epoch ?? null,
       latestCheckpoint: h ? formatCheckpointId(h.generation, h.epoch - 1) : null,
-      lastCheckpointAt: h?.lastCheckpointAt ? new Date(h.lastCheckpointAt).toISOString() : null,
+      lastCheckpointAt: h?.lastCheckpointAt ? isoTime(h.lastCheckpointAt) : null,
       trusted: h ? h.state !== 'untrusted' : null,
       reason: h?.state === 'untrusted' ? h.reason : undefined,
       lastCommitAt: stats?.lastCommitAt ? new Date(stats.lastCommitAt).toISOString() : null,
