@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-// Writes test/fixtures/golden-v1.trackfs and golden-v2.trackfs, the committed journals that pin
-// format versions 1 and 2 (docs/journal-format.md, "The golden files"). Deterministic: no random
-// generation, no clock, so running it again reproduces the committed bytes exactly. Build first
-// (npx tsc -p tsconfig.json).
+// Writes test/fixtures/golden-v1.trackfs, golden-v2.trackfs and golden-v3.trackfs, the committed
+// journals that pin format versions 1, 2 and 3 (docs/journal-format.md, "The golden files").
+// Deterministic: no random generation, no clock, so running it again reproduces the committed
+// bytes exactly. Build first (npx tsc -p tsconfig.json).
 //
 //   node scripts/make-golden.mjs            write the files
 //   node scripts/make-golden.mjs --check    exit 1 if a committed file differs from what this makes
 //
 // The file is written byte by byte with the encoders (not through Journal.create) so that its
 // contents do not depend on randomness or the time of day.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   CLUSTERS_PER_PAGE,
@@ -31,6 +31,7 @@ import {
 
 const out = fileURLToPath(new URL('../test/fixtures/golden-v1.trackfs', import.meta.url));
 const outV2 = fileURLToPath(new URL('../test/fixtures/golden-v2.trackfs', import.meta.url));
+const outV3 = fileURLToPath(new URL('../test/fixtures/golden-v3.trackfs', import.meta.url));
 
 const IMAGE_SIZE = 10 * 1024 ** 3 + 12345; // 163841 clusters of 64 KiB, the last one 12345 bytes
 const CLUSTER_SIZE = 64 * 1024;
@@ -117,11 +118,50 @@ for (let k = 0; k < ERA_PAGES_PER_BITMAP_PAGE; k++) {
   encodeMetaPage(v2.subarray(at, at + PAGE_SIZE), 'era', k, V2.generation, eras.subarray(k * ERAS_PER_PAGE, (k + 1) * ERAS_PER_PAGE));
 }
 
-const files = [[out, file], [outV2, v2]];
+/* ------------------------------------------------------------------ version 3 ---- */
+// 200 MiB + 1000 bytes at 4 KiB clusters: 51201 clusters (the last one 1000 bytes), 2 bitmap
+// pages, 1 era index page. Epoch 3 is current. Version 3 files have their full size (282,624
+// bytes: a shorter one is truncated), and the header counts the pages written in the generation.
+const V3 = {
+  imageSize: 200 * 1024 ** 2 + 1000,
+  clusterSize: 4096,
+  generation: '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+};
+const v3Header = {
+  version: 3, imageSize: V3.imageSize, clusterSize: V3.clusterSize, generation: V3.generation, reason: '', durability: 'strict',
+  createdAt: 1_700_000_000_000, bootId: BOOT_ID, imagePath: '/images/golden3.img',
+  sequence: 12n, state: 'clean', updatedAt: 1_700_001_200_000, imageMtimeNs: 1_700_001_199_000_000_007n, pid: 0,
+  epoch: 3, lastCheckpointAt: 1_700_001_100_000, generationAt: 1_700_000_100_000,
+  bitmapPagesWritten: 2, eraIndexPagesWritten: 1,
+};
+// The header before it: the activation, when only page 0 and the index page were counted.
+const v3Older = { ...v3Header, sequence: 11n, state: 'active', updatedAt: 1_700_001_000_000, imageMtimeNs: 0n, pid: 4242, bitmapPagesWritten: 1 };
+const v3Pages = 2;
+const v3Size = journalFileSize(V3.imageSize, V3.clusterSize, 3);
+const v3 = Buffer.alloc(v3Size);
+for (const h of [v3Header, v3Older]) encodeHeader(h).copy(v3, headerSlotFor(h.sequence) * HEADER_SLOT_SIZE);
+const v3page = (p) => v3.subarray(pageOffset(p), pageOffset(p) + PAGE_SIZE);
+// Page 0: the current epoch (3). Page 1: bits of epoch 2, not folded yet (51200 is the last cluster).
+encodePage(v3page(0), 0, V3.generation, bitsFor(0, [7, 32511]), 3);
+encodePage(v3page(1), 1, V3.generation, bitsFor(1, [32512, 51200]), 2);
+// Era index: page 0 was folded up to epoch 2; page 1 never.
+const v3Index = new Uint32Array(ERAS_PER_PAGE);
+v3Index[0] = 2;
+encodeMetaPage(v3.subarray(eraIndexOffset(v3Pages, 0), eraIndexOffset(v3Pages, 0) + PAGE_SIZE), 'era-index', 0, V3.generation, v3Index);
+// Era pages of page 0: cluster 7 last written in epoch 1, 2000 (second era page) in 2, 20000 in 1.
+const v3Eras = new Uint32Array(CLUSTERS_PER_PAGE);
+v3Eras[7] = 1; v3Eras[2000] = 2; v3Eras[20000] = 1;
+for (let k = 0; k < ERA_PAGES_PER_BITMAP_PAGE; k++) {
+  const at = eraPagesOffset(v3Pages, 0) + k * PAGE_SIZE;
+  encodeMetaPage(v3.subarray(at, at + PAGE_SIZE), 'era', k, V3.generation, v3Eras.subarray(k * ERAS_PER_PAGE, (k + 1) * ERAS_PER_PAGE));
+}
+
+const files = [[out, file], [outV2, v2], [outV3, v3]];
 if (process.argv.includes('--check')) {
   let bad = 0;
   for (const [path, bytes] of files) {
-    if (readFileSync(path).equals(bytes)) console.log(`${path} is up to date (${bytes.length} bytes)`);
+    if (!existsSync(path)) { console.error(`${path} is missing`); bad++; }
+    else if (readFileSync(path).equals(bytes)) console.log(`${path} is up to date (${bytes.length} bytes)`);
     else { console.error(`${path} differs from what scripts/make-golden.mjs makes`); bad++; }
   }
   process.exit(bad ? 1 : 0);

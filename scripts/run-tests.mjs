@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// The test command (npm test): builds, runs the node:test suites (unit, property, end-to-end) and
-// the bats shell tests, then prints one closing line: "N passed, N failed[, N skipped]".
-// Skipped tests are counted as skipped, never as passed. Pass suite names to run a subset:
-//   node scripts/run-tests.mjs unit e2e cli
+// The test command (npm test): builds, checks that the golden journals are what
+// scripts/make-golden.mjs makes, runs the node:test suites (unit, property, end-to-end) and the
+// bats shell tests, then prints one closing line: "N passed, N failed[, N skipped]".
+// Skipped tests are counted as skipped, never as passed. Pass suite names to run a subset (the
+// golden check runs with unit too):
+//   node scripts/run-tests.mjs golden unit e2e cli
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,6 +96,18 @@ function batsSuite() {
   }
 }
 
+/** The committed golden journals are byte for byte what the script makes (one check, one count). */
+function goldenCheck() {
+  console.log('\n== golden journals (scripts/make-golden.mjs --check)');
+  const r = run(process.execPath, [join(root, 'scripts/make-golden.mjs'), '--check']);
+  if (r.status === 0) totals.passed++;
+  else {
+    problems.push('golden: a committed golden journal differs from what scripts/make-golden.mjs makes (or is missing)');
+    totals.failed++;
+  }
+}
+
+if (want('golden') || wanted.has('unit')) goldenCheck();
 if (want('unit')) nodeSuite('unit and property tests', 'dist/test/unit');
 // End-to-end suites mount for real: one file at a time keeps them from fighting over 2 cores.
 if (want('e2e')) nodeSuite('end-to-end tests', 'dist/test/e2e', ['--test-concurrency=1']);

@@ -85,8 +85,8 @@ export interface JournalStatus {
   latestCheckpoint: string;
   lastCheckpointAt: string | null;
   durability: Durability;
-  createdAt: string;
-  updatedAt: string;
+  createdAt: string | null;
+  updatedAt: string | null;
   events: string[];
 }
 

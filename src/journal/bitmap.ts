@@ -1,7 +1,8 @@
 /**
  * A bitmap of clusters, held in pages that match the journal's page geometry so a page of bits
  * can be encoded or loaded without reshaping. Pages are allocated on first set: a 16 TiB image
- * with a handful of written clusters costs a handful of pages.
+ * with a handful of written clusters costs a handful of pages, and counting, listing runs or
+ * clearing visits only those (never every page a header's image size implies).
  *
  * Bit c lives in page floor(c / CLUSTERS_PER_PAGE), byte (c % CLUSTERS_PER_PAGE) >> 3,
  * bit ((c % CLUSTERS_PER_PAGE) & 7), least significant bit first.
@@ -21,6 +22,8 @@ export interface ClusterRun {
 export class PagedBitmap {
   readonly pageCount: number;
   private readonly pages: (Uint8Array | undefined)[];
+  /** Indices of the allocated pages. */
+  private readonly allocated = new Set<number>();
 
   constructor(readonly clusterCount: number) {
     if (!Number.isSafeInteger(clusterCount) || clusterCount < 0) throw new RangeError(`bad cluster count ${clusterCount}`);
@@ -52,8 +55,7 @@ export class PagedBitmap {
     while (c <= last) {
       const p = Math.floor(c / CLUSTERS_PER_PAGE);
       const pageEnd = Math.min(last, (p + 1) * CLUSTERS_PER_PAGE - 1);
-      let page = this.pages[p];
-      if (!page) page = this.pages[p] = new Uint8Array(PAGE_BITMAP_BYTES);
+      const page = this.pages[p] ?? this.allocate(p);
       let pageAdded = 0;
       for (let bit = c - p * CLUSTERS_PER_PAGE, end = pageEnd - p * CLUSTERS_PER_PAGE; bit <= end; bit++) {
         const mask = 1 << (bit & 7);
@@ -85,7 +87,7 @@ export class PagedBitmap {
       let any = false;
       for (let i = 0; i < PAGE_BITMAP_BYTES; i++) if (bits[i]) { any = true; break; }
       if (!any) return;
-      page = this.pages[index] = new Uint8Array(PAGE_BITMAP_BYTES);
+      page = this.allocate(index);
     }
     for (let i = 0; i < PAGE_BITMAP_BYTES; i++) page[i] = page[i]! | bits[i]!;
     this.clearTail(index);
@@ -102,34 +104,33 @@ export class PagedBitmap {
   }
 
   clear(): void {
-    this.pages.fill(undefined);
+    for (const p of this.allocated) this.pages[p] = undefined;
+    this.allocated.clear();
   }
 
   countSet(): number {
     let n = 0;
-    for (const page of this.pages) {
-      if (!page) continue;
+    for (const p of this.allocated) {
+      const page = this.pages[p]!;
       for (let i = 0; i < page.length; i++) n += POPCOUNT[page[i]!]!;
     }
     return n;
   }
 
   allocatedPages(): number {
-    let n = 0;
-    for (const page of this.pages) if (page) n++;
-    return n;
+    return this.allocated.size;
   }
 
   /** Maximal runs of set clusters, in order. */
   *runs(): Generator<ClusterRun> {
     let runStart = -1;
-    for (let p = 0; p < this.pageCount; p++) {
-      const page = this.pages[p];
+    /** The page after the last one visited: a run still open there ends at its start. */
+    let next = 0;
+    for (const p of [...this.allocated].sort((a, b) => a - b)) {
+      const page = this.pages[p]!;
       const base = p * CLUSTERS_PER_PAGE;
-      if (!page) {
-        if (runStart >= 0) { yield { start: runStart, count: base - runStart }; runStart = -1; }
-        continue;
-      }
+      if (runStart >= 0 && p !== next) { yield { start: runStart, count: next * CLUSTERS_PER_PAGE - runStart }; runStart = -1; }
+      next = p + 1;
       for (let i = 0; i < PAGE_BITMAP_BYTES; i++) {
         const byte = page[i]!;
         if (byte === 0 && runStart < 0) continue;
@@ -142,7 +143,13 @@ export class PagedBitmap {
         }
       }
     }
-    if (runStart >= 0) yield { start: runStart, count: Math.min(this.clusterCount, this.pageCount * CLUSTERS_PER_PAGE) - runStart };
+    if (runStart >= 0) yield { start: runStart, count: Math.min(this.clusterCount, next * CLUSTERS_PER_PAGE) - runStart };
+  }
+
+  private allocate(index: number): Uint8Array {
+    const page = (this.pages[index] = new Uint8Array(PAGE_BITMAP_BYTES));
+    this.allocated.add(index);
+    return page;
   }
 
   private checkRange(first: number, last: number): void {

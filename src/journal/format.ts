@@ -1,7 +1,7 @@
 /**
- * On-disk layout of a trackfs journal, version 2 (version 1 is read too). This file is the
+ * On-disk layout of a trackfs journal, version 3 (versions 1 and 2 are read too). This file is the
  * contract; docs/journal-format.md describes the same bytes for people, and
- * test/fixtures/golden-v1.trackfs and golden-v2.trackfs pin them.
+ * test/fixtures/golden-v1.trackfs, golden-v2.trackfs and golden-v3.trackfs pin them.
  *
  *   offset 0      header slot A (4096 bytes)
  *   offset 4096   header slot B (4096 bytes)
@@ -22,15 +22,24 @@
  * older generation is stale (the bitmap was reset since) and reads as empty; a page that does not
  * verify is torn or corrupt and is never read as valid.
  *
+ * A page that was never written reads as zeros, and so does a page that was zeroed or cut off by a
+ * truncation. Version 3 tells them apart: the file always has its full size (a shorter one was
+ * truncated), and the header counts the bitmap and era index pages written in the current
+ * generation, a lower bound of what is durably on disk; a reader that finds fewer knows pages were
+ * lost.
+ *
  * Only encode/decode functions here convert between bytes and the in-core types; nothing else
  * touches offsets.
  */
 import { crc32 } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 
-export const FORMAT_VERSION = 2;
-/** Versions this trackfs reads. A version 1 journal is one epoch (1) with no history. */
-export const READABLE_VERSIONS: readonly number[] = [1, 2];
+export const FORMAT_VERSION = 3;
+/**
+ * Versions this trackfs reads. A version 1 journal is one epoch (1) with no history; versions 1
+ * and 2 have no page counts (read as 0: nothing is known to be written).
+ */
+export const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
 export const HEADER_MAGIC = Buffer.from('TRKFSJNL', 'latin1');
 export const PAGE_MAGIC = Buffer.from('TKPG', 'latin1');
 export const ERA_MAGIC = Buffer.from('TKER', 'latin1');
@@ -54,6 +63,17 @@ export const MAX_CLUSTER_SIZE = 64 * 1024 * 1024;
 const MAX_REASON_BYTES = 510;
 const MAX_IMAGE_PATH_BYTES = 2048;
 const BOOT_ID_BYTES = 40;
+/** Header times end with the year 9999: every one can be shown as an ISO date of four digits. */
+export const MAX_TIME_MS = 253_402_300_799_999;
+/** Linux's PID_MAX_LIMIT (4194304); other systems stay far below. */
+export const MAX_PID = 4_194_304;
+/** Sequences stay exact as numbers; one header write per millisecond takes 285,000 years to reach it. */
+const MAX_SEQUENCE = BigInt(Number.MAX_SAFE_INTEGER);
+/** 8 PiB: sizes stay exact as numbers. */
+const MAX_IMAGE_SIZE = BigInt(Number.MAX_SAFE_INTEGER);
+const MAX_EPOCH = 0xffff_fffe;
+/** C0 controls, DEL and C1 controls: what a terminal may act on rather than print. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 export type JournalState = 'clean' | 'active' | 'untrusted';
 export type Durability = 'strict' | 'ordered';
@@ -92,12 +112,21 @@ export interface JournalHeader {
   lastCheckpointAt: number;
   /** When the current generation began. */
   generationAt: number;
+  /**
+   * Version 3: bitmap pages written in the current generation (distinct pages), counted once
+   * their writes are durable, so a lower bound of what is on disk. 0 in versions 1 and 2.
+   */
+  bitmapPagesWritten: number;
+  /** Version 3: era index pages written in the current generation, counted the same way. */
+  eraIndexPagesWritten: number;
 }
 
 export class JournalFormatError extends Error {
   constructor(
     readonly kind: 'bad-magic' | 'bad-checksum' | 'bad-version' | 'bad-field' | 'too-short',
     message: string,
+    /** For bad-field: the header field that is out of range. */
+    readonly field?: string,
   ) {
     super(message);
     this.name = 'JournalFormatError';
@@ -134,10 +163,21 @@ export function eraPagesOffset(pageCount: number, p: number): number {
   return eraIndexOffset(pageCount, eraIndexPageCount(pageCount)) + p * ERA_PAGES_PER_BITMAP_PAGE * PAGE_SIZE;
 }
 
-/** Version 1 ends after the bitmap pages; version 2 adds the era index and the era pages. */
+/** Version 1 ends after the bitmap pages; versions 2 and 3 add the era index and the era pages. */
 export function journalFileSize(imageSize: number, clusterSize: number, version = FORMAT_VERSION): number {
   const pages = pageCountFor(clusterCountFor(imageSize, clusterSize));
   return version === 1 ? pageOffset(pages) : eraPagesOffset(pages, pages);
+}
+
+/**
+ * The size below which a journal file has been cut short. Version 3 journals are created at their
+ * full size, and a header write restores it before anything else is written. Versions 1 and 2 are
+ * only sure to hold their bitmap pages: a version 1 journal upgraded to 2 kept its version 1 size,
+ * and its era pages were appended by the first fold.
+ */
+export function minimumFileSize(h: Pick<JournalHeader, 'version' | 'imageSize' | 'clusterSize'>): number {
+  if (h.version >= 3) return journalFileSize(h.imageSize, h.clusterSize, h.version);
+  return pageOffset(pageCountFor(clusterCountFor(h.imageSize, h.clusterSize)));
 }
 
 export function isValidClusterSize(n: number): boolean {
@@ -173,10 +213,13 @@ const H_REASON_LEN = 124; // u16
 const H_REASON = 126; // up to 510 bytes UTF-8
 const H_IMAGE_PATH_LEN = 636; // u16
 const H_IMAGE_PATH = 638; // up to 2048 bytes UTF-8
-// Version 2 only; zero in version 1.
+// Version 2 and later; zero in version 1.
 const H_EPOCH = 2688; // u32
 const H_LAST_CHECKPOINT_AT = 2696; // u64 ms
 const H_GENERATION_AT = 2704; // u64 ms
+// Version 3 and later; zero before. Offsets up to 2775 are this version's; 2776 on are not.
+const H_BITMAP_PAGES_WRITTEN = 2712; // u32
+const H_ERA_INDEX_PAGES_WRITTEN = 2716; // u32
 
 function truncateUtf8(s: string, max: number): Buffer {
   let b = Buffer.from(s, 'utf8');
@@ -186,6 +229,15 @@ function truncateUtf8(s: string, max: number): Buffer {
   return Buffer.from(b.toString('utf8').replace(/\uFFFD+$/, ''), 'utf8');
 }
 
+/**
+ * Text a terminal prints as it is: control characters become U+FFFD. The decoder refuses them, so
+ * the encoder must never write one (a reason can quote a path or an error message).
+ */
+function printable(s: string): string {
+  return s.replace(new RegExp(CONTROL_CHARACTERS.source, 'g'), '\uFFFD');
+}
+
+/** Encodes a header slot. Text fields are made printable, so the decoder accepts what this writes. */
 export function encodeHeader(h: JournalHeader): Buffer {
   const buf = Buffer.alloc(HEADER_SLOT_SIZE);
   HEADER_MAGIC.copy(buf, H_MAGIC);
@@ -200,11 +252,14 @@ export function encodeHeader(h: JournalHeader): Buffer {
   buf.writeBigUInt64LE(BigInt(h.updatedAt), H_UPDATED_AT);
   buf.writeBigUInt64LE(h.imageMtimeNs, H_IMAGE_MTIME_NS);
   buf.writeUInt32LE(h.pid >>> 0, H_PID);
-  buf.write(h.bootId.slice(0, BOOT_ID_BYTES), H_BOOT_ID, BOOT_ID_BYTES, 'latin1');
-  const reason = truncateUtf8(h.reason, MAX_REASON_BYTES);
+  // A boot id that is not printable ASCII is stored as unknown (which ordered mode treats as a
+  // restart); an image path with control characters as none (it is informational).
+  const bootId = h.bootId.slice(0, BOOT_ID_BYTES);
+  if (/^[\x21-\x7e]*$/.test(bootId)) buf.write(bootId, H_BOOT_ID, BOOT_ID_BYTES, 'latin1');
+  const reason = truncateUtf8(printable(h.reason), MAX_REASON_BYTES);
   buf.writeUInt16LE(reason.length, H_REASON_LEN);
   reason.copy(buf, H_REASON);
-  const imagePath = truncateUtf8(h.imagePath, MAX_IMAGE_PATH_BYTES);
+  const imagePath = truncateUtf8(CONTROL_CHARACTERS.test(h.imagePath) ? '' : h.imagePath, MAX_IMAGE_PATH_BYTES);
   buf.writeUInt16LE(imagePath.length, H_IMAGE_PATH_LEN);
   imagePath.copy(buf, H_IMAGE_PATH);
   if (h.version >= 2) {
@@ -212,8 +267,61 @@ export function encodeHeader(h: JournalHeader): Buffer {
     buf.writeBigUInt64LE(BigInt(h.lastCheckpointAt), H_LAST_CHECKPOINT_AT);
     buf.writeBigUInt64LE(BigInt(h.generationAt), H_GENERATION_AT);
   }
+  if (h.version >= 3) {
+    buf.writeUInt32LE(h.bitmapPagesWritten, H_BITMAP_PAGES_WRITTEN);
+    buf.writeUInt32LE(h.eraIndexPagesWritten, H_ERA_INDEX_PAGES_WRITTEN);
+  }
   buf.writeUInt32LE(checksum(buf, H_CRC), H_CRC);
   return buf;
+}
+
+/* Field checks of the decoder: each failure names its field. */
+
+function badField(field: string, problem: string): JournalFormatError {
+  return new JournalFormatError('bad-field', `header field ${field} ${problem}`, field);
+}
+
+function u64Within(slot: Buffer, at: number, field: string, max: bigint, min = 0n): bigint {
+  const v = slot.readBigUInt64LE(at);
+  if (v < min || v > max) throw badField(field, `is out of range (${v}; must be ${min} to ${max})`);
+  return v;
+}
+
+function timeField(slot: Buffer, at: number, field: string): number {
+  return Number(u64Within(slot, at, field, BigInt(MAX_TIME_MS)));
+}
+
+function u32Within(slot: Buffer, at: number, field: string, min: number, max: number): number {
+  const v = slot.readUInt32LE(at);
+  if (v < min || v > max) throw badField(field, `is out of range (${v}; must be ${min} to ${max})`);
+  return v;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A length-prefixed UTF-8 field: valid UTF-8, no control characters. */
+function textField(slot: Buffer, lenAt: number, at: number, max: number, field: string): string {
+  const len = slot.readUInt16LE(lenAt);
+  if (len > max) throw badField(field, `is too long (${len} bytes; at most ${max})`);
+  let text: string;
+  try {
+    text = utf8.decode(slot.subarray(at, at + len));
+  } catch {
+    throw badField(field, 'is not UTF-8');
+  }
+  if (CONTROL_CHARACTERS.test(text)) throw badField(field, 'holds control characters');
+  return text;
+}
+
+/** The boot id: printable ASCII, then NUL padding only. */
+function bootIdField(slot: Buffer): string {
+  const raw = slot.subarray(H_BOOT_ID, H_BOOT_ID + BOOT_ID_BYTES);
+  const end = raw.indexOf(0) < 0 ? BOOT_ID_BYTES : raw.indexOf(0);
+  for (let i = 0; i < BOOT_ID_BYTES; i++) {
+    const b = raw[i]!;
+    if (i < end ? b < 0x21 || b > 0x7e : b !== 0) throw badField('bootId', 'is not printable ASCII padded with NULs');
+  }
+  return raw.toString('latin1', 0, end);
 }
 
 /** Decodes one header slot; throws JournalFormatError naming what is wrong. */
@@ -228,39 +336,51 @@ export function decodeHeader(buf: Buffer): JournalHeader {
   }
   const version = slot.readUInt32LE(H_VERSION);
   if (!READABLE_VERSIONS.includes(version)) {
-    throw new JournalFormatError('bad-version', `unsupported journal format version ${version} (this trackfs reads ${READABLE_VERSIONS.join(' and ')})`);
+    throw new JournalFormatError('bad-version', `unsupported journal format version ${version} (this trackfs reads versions ${READABLE_VERSIONS.join(', ')})`);
   }
-  const state = STATE_CODES[slot.readUInt8(H_STATE)];
-  const durability = DURABILITY_CODES[slot.readUInt8(H_DURABILITY)];
+  // Every field is checked here, once: nothing downstream (display, recovery, sizing the work of a
+  // load) meets a value it cannot handle.
+  const sequence = u64Within(slot, H_SEQUENCE, 'sequence', MAX_SEQUENCE);
+  const imageSize = Number(u64Within(slot, H_IMAGE_SIZE, 'imageSize', MAX_IMAGE_SIZE, 1n));
   const clusterSize = slot.readUInt32LE(H_CLUSTER_SIZE);
-  const imageSize = Number(slot.readBigUInt64LE(H_IMAGE_SIZE));
-  const reasonLen = slot.readUInt16LE(H_REASON_LEN);
-  const pathLen = slot.readUInt16LE(H_IMAGE_PATH_LEN);
-  const createdAt = Number(slot.readBigUInt64LE(H_CREATED_AT));
-  const epoch = version >= 2 ? slot.readUInt32LE(H_EPOCH) : 1;
-  if (epoch < 1 || epoch === 0xffffffff) throw new JournalFormatError('bad-field', 'header field out of range');
-  if (!state || !durability || !isValidClusterSize(clusterSize) || !Number.isSafeInteger(imageSize) || imageSize <= 0
-    || reasonLen > MAX_REASON_BYTES || pathLen > MAX_IMAGE_PATH_BYTES) {
-    throw new JournalFormatError('bad-field', 'header field out of range');
-  }
+  if (!isValidClusterSize(clusterSize)) throw badField('clusterSize', `is not a power of two from ${MIN_CLUSTER_SIZE} to ${MAX_CLUSTER_SIZE} (${clusterSize})`);
+  const state = STATE_CODES[slot.readUInt8(H_STATE)];
+  if (!state) throw badField('state', `is out of range (${slot.readUInt8(H_STATE)}; must be 0 to 2)`);
+  const durability = DURABILITY_CODES[slot.readUInt8(H_DURABILITY)];
+  if (!durability) throw badField('durability', `is out of range (${slot.readUInt8(H_DURABILITY)}; must be 0 or 1)`);
+  const createdAt = timeField(slot, H_CREATED_AT, 'createdAt');
+  const updatedAt = timeField(slot, H_UPDATED_AT, 'updatedAt');
+  // imageMtimeNs is only compared with the image's mtime, never shown: any value is one.
+  const pid = u32Within(slot, H_PID, 'pid', 0, MAX_PID);
+  const bootId = bootIdField(slot);
+  const reason = textField(slot, H_REASON_LEN, H_REASON, MAX_REASON_BYTES, 'reason');
+  const imagePath = textField(slot, H_IMAGE_PATH_LEN, H_IMAGE_PATH, MAX_IMAGE_PATH_BYTES, 'imagePath');
+  const epoch = version >= 2 ? u32Within(slot, H_EPOCH, 'epoch', 1, MAX_EPOCH) : 1;
+  const lastCheckpointAt = version >= 2 ? timeField(slot, H_LAST_CHECKPOINT_AT, 'lastCheckpointAt') : 0;
+  const generationAt = version >= 2 ? timeField(slot, H_GENERATION_AT, 'generationAt') : createdAt;
+  const pages = pageCountFor(clusterCountFor(imageSize, clusterSize));
+  const bitmapPagesWritten = version >= 3 ? u32Within(slot, H_BITMAP_PAGES_WRITTEN, 'bitmapPagesWritten', 0, pages) : 0;
+  const eraIndexPagesWritten = version >= 3 ? u32Within(slot, H_ERA_INDEX_PAGES_WRITTEN, 'eraIndexPagesWritten', 0, eraIndexPageCount(pages)) : 0;
   return {
     version,
-    sequence: slot.readBigUInt64LE(H_SEQUENCE),
+    sequence,
     imageSize,
     clusterSize,
     generation: slot.subarray(H_GENERATION, H_GENERATION + GENERATION_BYTES).toString('hex'),
     state,
     durability,
-    reason: slot.subarray(H_REASON, H_REASON + reasonLen).toString('utf8'),
+    reason,
     createdAt,
-    updatedAt: Number(slot.readBigUInt64LE(H_UPDATED_AT)),
+    updatedAt,
     imageMtimeNs: slot.readBigUInt64LE(H_IMAGE_MTIME_NS),
-    pid: slot.readUInt32LE(H_PID),
-    bootId: slot.subarray(H_BOOT_ID, H_BOOT_ID + BOOT_ID_BYTES).toString('latin1').replace(/\0+$/, ''),
-    imagePath: slot.subarray(H_IMAGE_PATH, H_IMAGE_PATH + pathLen).toString('utf8'),
+    pid,
+    bootId,
+    imagePath,
     epoch,
-    lastCheckpointAt: version >= 2 ? Number(slot.readBigUInt64LE(H_LAST_CHECKPOINT_AT)) : 0,
-    generationAt: version >= 2 ? Number(slot.readBigUInt64LE(H_GENERATION_AT)) : createdAt,
+    lastCheckpointAt,
+    generationAt,
+    bitmapPagesWritten,
+    eraIndexPagesWritten,
   };
 }
 

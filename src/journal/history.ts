@@ -12,8 +12,13 @@
  * a query for "since base" reads only the era pages of pages whose index entry is above base.
  *
  * A damaged era page (torn write) loses which epoch wrote each of its clusters: every cluster of it
- * takes the page's index entry, the newest epoch that could be there. A damaged index page takes
- * the newest closed epoch for each of its entries. Both only ever report more, never less.
+ * takes the page's index entry, the newest epoch that could be there. So does an era page that is
+ * not there at all (zeroed, stale, past the end of the file) although the index says its bitmap
+ * page was folded: a fold writes all 32 era pages with the index entry that says so (see
+ * readEras for the one crash window where they may be missing and nothing is lost). A damaged
+ * index page takes the newest closed epoch for each of its entries. All of these only ever report
+ * more, never less. (An index page that is zeroed or cut off reads as "never folded": only the
+ * header's count of index pages can tell; see Journal.load.)
  *
  * Runs only on the journal's serial queue when it touches the file; the journal calls it.
  */
@@ -40,34 +45,72 @@ export interface UnfoldedPage {
 
 const ERA_BLOCK_BYTES = ERA_PAGES_PER_BITMAP_PAGE * PAGE_SIZE;
 
+export interface IndexLoad {
+  /** Index pages that did not verify. */
+  damaged: number[];
+  /** Index pages of this generation found (valid or damaged): what the header's count is checked against. */
+  present: number[];
+}
+
 export class EraHistory {
-  /** Per bitmap page: the newest epoch folded into its era pages; 0 = none. */
-  readonly folded: Uint32Array;
+  /**
+   * Per bitmap page: the newest epoch folded into its era pages; 0 = none. Allocated on the first
+   * fold or non-empty index page, so a journal that never folded costs nothing per page.
+   */
+  private foldedEpochs: Uint32Array | null = null;
   readonly unfolded = new Map<number, UnfoldedPage>();
   private readonly indexPages: number;
 
   constructor(private readonly io: JournalIo, readonly pageCount: number) {
-    this.folded = new Uint32Array(pageCount);
     this.indexPages = eraIndexPageCount(pageCount);
   }
 
-  /** Reads the era index. `newestClosed` stands in for entries of a damaged index page. */
-  async loadIndex(generation: string, newestClosed: number): Promise<number[]> {
+  /** Per bitmap page, the newest epoch folded into its era pages (for inspection). */
+  get folded(): Uint32Array {
+    return this.foldedEpochs ?? new Uint32Array(this.pageCount);
+  }
+
+  foldedEpoch(page: number): number {
+    return this.foldedEpochs?.[page] ?? 0;
+  }
+
+  /** Bitmap pages whose era pages hold an epoch after `base`: the ones a query since `base` reads. */
+  pagesFoldedAbove(base: number): number[] {
+    const out: number[] = [];
+    const f = this.foldedEpochs;
+    if (f) for (let p = 0; p < f.length; p++) if (f[p]! > base) out.push(p);
+    return out;
+  }
+
+  private foldedForWrite(): Uint32Array {
+    return (this.foldedEpochs ??= new Uint32Array(this.pageCount));
+  }
+
+  /**
+   * Reads the era index pages that the file holds (`fileSize`). `newestClosed` stands in for the
+   * entries of a damaged index page.
+   */
+  async loadIndex(generation: string, newestClosed: number, fileSize: number): Promise<IndexLoad> {
     const damaged: number[] = [];
+    const present: number[] = [];
     const buf = Buffer.alloc(PAGE_SIZE);
-    for (let q = 0; q < this.indexPages; q++) {
+    for (let q = 0; q < this.indexPages && eraIndexOffset(this.pageCount, q) < fileSize; q++) {
       const got = await this.io.read(buf, eraIndexOffset(this.pageCount, q));
       if (got < PAGE_SIZE) buf.fill(0, got);
       const page = decodeMetaPage(buf, 'era-index', q, generation);
       const first = q * ERAS_PER_PAGE;
       const n = Math.min(ERAS_PER_PAGE, this.pageCount - first);
-      if (page.kind === 'valid') this.folded.set(page.entries.subarray(0, n), first);
-      else if (page.kind === 'damaged') {
-        this.folded.fill(newestClosed, first, first + n);
+      if (page.kind === 'valid') {
+        present.push(q);
+        const entries = page.entries.subarray(0, n);
+        if (entries.some((e) => e !== 0)) this.foldedForWrite().set(entries, first);
+      } else if (page.kind === 'damaged') {
+        present.push(q);
+        if (newestClosed > 0) this.foldedForWrite().fill(newestClosed, first, first + n);
         damaged.push(q);
       }
     }
-    return damaged;
+    return { damaged, present };
   }
 
   /** A page read at load whose bits belong to an older epoch. */
@@ -88,7 +131,7 @@ export class EraHistory {
 
   reset(): void {
     this.unfolded.clear();
-    this.folded.fill(0);
+    this.foldedEpochs = null;
   }
 
   needsFold(page: number): boolean {
@@ -122,7 +165,7 @@ export class EraHistory {
           eras.subarray(k * ERAS_PER_PAGE, (k + 1) * ERAS_PER_PAGE));
       }
       await this.io.write(block, eraPagesOffset(this.pageCount, p));
-      newFolded.set(p, Math.max(this.folded[p]!, u.epoch));
+      newFolded.set(p, Math.max(this.foldedEpoch(p), u.epoch));
       touchedIndexPages.add(Math.floor(p / ERAS_PER_PAGE));
     }
     const index = Buffer.alloc(PAGE_SIZE);
@@ -130,29 +173,36 @@ export class EraHistory {
       const entries = new Uint32Array(ERAS_PER_PAGE);
       for (let i = 0; i < ERAS_PER_PAGE && q * ERAS_PER_PAGE + i < this.pageCount; i++) {
         const p = q * ERAS_PER_PAGE + i;
-        entries[i] = newFolded.get(p) ?? this.folded[p]!;
+        entries[i] = newFolded.get(p) ?? this.foldedEpoch(p);
       }
       await this.io.write(encodeMetaPage(index, 'era-index', q, generation, entries), eraIndexOffset(this.pageCount, q));
     }
     for (const [p, e] of newFolded) {
-      this.folded[p] = e;
+      this.foldedForWrite()[p] = e;
       this.unfolded.delete(p);
     }
   }
 
   /**
-   * Reads the era pages of bitmap page `p` into one array of CLUSTERS_PER_PAGE entries. Never
-   * written and stale pages read as zeros; damaged ones as the page's index entry.
+   * Reads the era pages of bitmap page `p` into one array of CLUSTERS_PER_PAGE entries: all zero
+   * if the page was never folded. Once it was, each of its era pages must be there and valid; one
+   * that is damaged, or not there (zeroed, stale, past the end of the file), reads as the index
+   * entry. One exception: while the bitmap page still holds the very epoch the index entry names,
+   * the fold that wrote the entry may have been cut by a crash before its era pages reached the
+   * disk (they are written together, then synced, then the bitmap page is rewritten). Its bits
+   * are still in the bitmap page, so a missing era page lost nothing and reads as zeros.
    */
   async readEras(p: number, generation: string, block = Buffer.alloc(ERA_BLOCK_BYTES)): Promise<Uint32Array> {
     const eras = new Uint32Array(CLUSTERS_PER_PAGE);
-    if (this.folded[p] === 0) return eras;
+    const folded = this.foldedEpoch(p);
+    if (folded === 0) return eras;
+    const foldMayBeCut = this.unfolded.get(p)?.epoch === folded;
     const got = await this.io.read(block, eraPagesOffset(this.pageCount, p));
     if (got < block.length) block.fill(0, got);
     for (let k = 0; k < ERA_PAGES_PER_BITMAP_PAGE; k++) {
       const page = decodeMetaPage(block.subarray(k * PAGE_SIZE, (k + 1) * PAGE_SIZE), 'era', p * ERA_PAGES_PER_BITMAP_PAGE + k, generation);
       if (page.kind === 'valid') eras.set(page.entries, k * ERAS_PER_PAGE);
-      else if (page.kind === 'damaged') eras.fill(this.folded[p]!, k * ERAS_PER_PAGE, (k + 1) * ERAS_PER_PAGE);
+      else if (page.kind === 'damaged' || !foldMayBeCut) eras.fill(folded, k * ERAS_PER_PAGE, (k + 1) * ERAS_PER_PAGE);
     }
     return eras;
   }

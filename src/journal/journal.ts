@@ -20,6 +20,13 @@
  * closed epoch is folded into the era pages, durably, before its first rewrite in the new epoch:
  * that fold is part of the same commit, ahead of the page write, and nowhere else.
  *
+ * DAMAGE. A page that reads as zeros was either never written or lost; the file alone cannot say
+ * which. So the file always has its full size (a shorter one was truncated; every header write
+ * restores the size first), and the header counts the pages written in the current generation
+ * once they are durable (page-counts.ts: the commit path's fdatasync writes the header when the
+ * count grew, before the commit is acknowledged). A load that finds fewer pages than counted, or a
+ * short file, reports it; recovery.ts then distrusts the journal.
+ *
  * The journal knows clusters, not files or FUSE.
  */
 import {
@@ -31,6 +38,7 @@ import {
   headerSlotFor,
   HEADER_SLOT_SIZE,
   journalFileSize,
+  minimumFileSize,
   newGeneration,
   pageOffset,
   type JournalState,
@@ -43,6 +51,7 @@ import type { JournalIo } from './journal-io.js';
 import { PageCache } from './page-cache.js';
 import { PagedBitmap } from './bitmap.js';
 import { addErasAbove, EraHistory } from './history.js';
+import { PageCountingIo } from './page-counts.js';
 
 export interface JournalError {
   code: string;
@@ -83,6 +92,18 @@ export interface LoadReport {
   damagedPages: number[];
   /** Era index pages that did not verify; the era pages they index are read for every base. */
   damagedHistoryPages: number[];
+  /** Pages the file is too short to hold: it was truncated (0 when it has the size it must have). */
+  missingPages: number;
+  /**
+   * Pages the header counts as written in this generation (version 3) that are neither valid nor
+   * damaged: zeroed, or cut off. Their changes are lost.
+   */
+  lostPages: number;
+}
+
+/** A load report of a journal with nothing wrong. */
+export function soundLoadReport(): LoadReport {
+  return { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [], missingPages: 0, lostPages: 0 };
 }
 
 interface Batch {
@@ -116,6 +137,10 @@ export class Journal {
   readonly history: EraHistory;
 
   private header: JournalHeader;
+  /** Page writes and fdatasyncs of commits and history go through here, to be counted. */
+  private readonly io: PageCountingIo;
+  /** The file is known to have its full size: nothing needs restoring before a write. */
+  private fullSize = false;
   private queue: Promise<unknown> = Promise.resolve();
   private nextBatch: Batch | null = null;
   /** Ordered mode: pages written since the last fdatasync. */
@@ -123,11 +148,14 @@ export class Journal {
   private closed = false;
   private autoSyncTimer: NodeJS.Timeout | null = null;
 
-  private constructor(private readonly io: JournalIo, header: JournalHeader) {
+  /** `file` is the journal file itself; header writes go straight to it. */
+  private constructor(private readonly file: JournalIo, header: JournalHeader) {
     this.header = header;
     this.clusterCount = clusterCountFor(header.imageSize, header.clusterSize);
     this.cache = new PageCache(this.clusterCount);
-    this.history = new EraHistory(io, this.cache.marked.pageCount);
+    this.io = new PageCountingIo(file, this.cache.marked.pageCount);
+    this.io.afterSync = () => this.countPagesInHeader();
+    this.history = new EraHistory(this.io, this.cache.marked.pageCount);
   }
 
   /* ------------------------------------------------------------ open / create ---- */
@@ -153,10 +181,13 @@ export class Journal {
       epoch: 1,
       lastCheckpointAt: 0,
       generationAt: now,
+      bitmapPagesWritten: 0,
+      eraIndexPagesWritten: 0,
     };
     const journal = new Journal(io, header);
     // Sparse: pages cost disk only once written.
     await io.truncate(journalFileSize(params.imageSize, params.clusterSize));
+    journal.fullSize = true;
     // Both slots get a valid header so a later torn write of either still leaves one.
     await io.write(encodeHeader(header), 0);
     header.sequence = 1n;
@@ -165,21 +196,33 @@ export class Journal {
     return journal;
   }
 
-  /** Reads and verifies a journal. Format errors (JournalFormatError) propagate to the caller. */
+  /**
+   * Reads and verifies a journal. Format errors (JournalFormatError) propagate to the caller. The
+   * work is bounded by the file's real size, never by the image size its header claims: pages the
+   * file does not hold are not read (they are reported missing).
+   */
   static async load(io: JournalIo): Promise<{ journal: Journal; report: LoadReport }> {
     const headerArea = Buffer.alloc(PAGES_OFFSET);
     await io.read(headerArea, 0);
     const { header, damaged } = chooseHeader(headerArea);
+    const fileSize = await io.size();
     const journal = new Journal(io, header);
-    const report: LoadReport = { damagedHeaderSlots: damaged.map((d) => d.slot), damagedPages: [], damagedHistoryPages: [] };
+    journal.fullSize = fileSize >= journalFileSize(header.imageSize, header.clusterSize);
+    const required = minimumFileSize(header);
+    const report: LoadReport = { ...soundLoadReport(), damagedHeaderSlots: damaged.map((d) => d.slot) };
+    if (fileSize < required) report.missingPages = Math.ceil((required - fileSize) / PAGE_SIZE);
     const pageCount = journal.cache.marked.pageCount;
+    const heldPages = Math.min(pageCount, Math.ceil(Math.max(0, fileSize - PAGES_OFFSET) / PAGE_SIZE));
+    /** Bitmap pages of this generation found, valid or damaged. */
+    const present: number[] = [];
     const chunk = Buffer.alloc(LOAD_CHUNK_PAGES * PAGE_SIZE);
-    for (let first = 0; first < pageCount; first += LOAD_CHUNK_PAGES) {
-      const n = Math.min(LOAD_CHUNK_PAGES, pageCount - first);
+    for (let first = 0; first < heldPages; first += LOAD_CHUNK_PAGES) {
+      const n = Math.min(LOAD_CHUNK_PAGES, heldPages - first);
       const got = await io.read(chunk.subarray(0, n * PAGE_SIZE), pageOffset(first));
-      if (got < n * PAGE_SIZE) chunk.fill(0, got, n * PAGE_SIZE); // short file: the rest was never written
+      if (got < n * PAGE_SIZE) chunk.fill(0, got, n * PAGE_SIZE); // cut inside the last page
       for (let i = 0; i < n; i++) {
         const page = decodePage(chunk.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), first + i, header.generation);
+        if (page.kind === 'valid' || page.kind === 'damaged') present.push(first + i);
         if (page.kind === 'valid' && page.epoch === header.epoch) journal.cache.loadPage(first + i, page.bits);
         else if (page.kind === 'valid' && page.epoch < header.epoch) journal.history.loadUnfolded(first + i, page.epoch, page.bits);
         else if (page.kind === 'valid' || page.kind === 'damaged') {
@@ -189,7 +232,12 @@ export class Journal {
         }
       }
     }
-    report.damagedHistoryPages = await journal.history.loadIndex(header.generation, header.epoch - 1);
+    const index = await journal.history.loadIndex(header.generation, header.epoch - 1, fileSize);
+    report.damagedHistoryPages = index.damaged;
+    // A damaged page counts as found: it is taken as fully changed. A page counted but not found
+    // held changes that are gone.
+    report.lostPages = Math.max(0, header.bitmapPagesWritten - present.length) + Math.max(0, header.eraIndexPagesWritten - index.present.length);
+    journal.io.foundAtLoad(present, index.present, { bitmapPages: header.bitmapPagesWritten, eraIndexPages: header.eraIndexPagesWritten });
     return { journal, report };
   }
 
@@ -264,7 +312,11 @@ export class Journal {
    */
   activate(params: { durability: Durability; bootId: string; pid: number; imagePath: string }): Promise<void> {
     return this.enqueue(async () => {
+      await this.restoreFileSize();
       await this.commitPages(true);
+      // The pages found at load count from here on: make sure they are durable (after a process
+      // crash they may be only in the page cache), then the activation header records them.
+      if (this.io.hasUndurablePages()) await this.io.datasync();
       await this.writeHeader({
         state: this.header.state === 'untrusted' ? 'untrusted' : 'active',
         durability: params.durability,
@@ -285,6 +337,7 @@ export class Journal {
     return this.enqueue(async () => {
       this.cache.reset();
       this.history.reset();
+      this.io.resetGeneration();
       this.unsynced = false;
       const now = Date.now();
       await this.writeHeader({ generation: newGeneration(), state: this.header.state === 'clean' ? 'clean' : 'active', reason: '', epoch: 1, lastCheckpointAt: 0, generationAt: now });
@@ -310,6 +363,7 @@ export class Journal {
         const rebasedFrom = this.header.reason || 'journal was untrusted';
         const changes: Partial<JournalHeader> = { generation: newGeneration(), state: rebaseAs.state as JournalState, reason: '', epoch: 1, lastCheckpointAt: at, generationAt: at };
         if (rebaseAs.state === 'clean') changes.imageMtimeNs = rebaseAs.imageMtimeNs;
+        this.io.resetGeneration();
         await this.writeHeader(changes);
         this.cache.reset();
         this.history.reset();
@@ -341,8 +395,7 @@ export class Journal {
       if (bits) out.orPage(p, bits);
     }
     for (const [p, u] of this.history.unfolded) if (u.epoch > base) out.orPage(p, u.bits);
-    const toRead: number[] = [];
-    for (let p = 0; p < out.pageCount; p++) if (this.history.folded[p]! > base) toRead.push(p);
+    const toRead = this.history.pagesFoldedAbove(base);
     const CHUNK = 8;
     for (let i = 0; i < toRead.length; i += CHUNK) {
       const chunk = toRead.slice(i, i + CHUNK);
@@ -450,15 +503,21 @@ export class Journal {
     }
   }
 
-  /** Writes the next header slot and fdatasyncs. Runs only on the serial queue. */
+  /**
+   * Writes the next header slot and fdatasyncs, straight to the file (not through the page count:
+   * the header records it). Restores the file's full size first. Runs only on the serial queue.
+   */
   private async writeHeader(changes: Partial<JournalHeader>): Promise<void> {
-    // Any header write upgrades a version 1 journal: its pages read as epoch 1, which they are.
-    const next: JournalHeader = { ...this.header, ...changes, version: FORMAT_VERSION, sequence: this.header.sequence + 1n, updatedAt: Date.now() };
+    // Any header write upgrades a version 1 or 2 journal: its pages read as epoch 1 (version 1),
+    // its size is made full, and its page counts start from what the load found.
+    const counts = { bitmapPagesWritten: this.io.durable.bitmapPages, eraIndexPagesWritten: this.io.durable.eraIndexPages };
+    const next: JournalHeader = { ...this.header, ...changes, ...counts, version: FORMAT_VERSION, sequence: this.header.sequence + 1n, updatedAt: Date.now() };
     if (next.state !== 'untrusted') next.reason = changes.reason ?? '';
     try {
       if (this.closed) throw new JournalClosedError();
-      await this.io.write(encodeHeader(next), headerSlotFor(next.sequence) * HEADER_SLOT_SIZE);
-      await this.io.datasync();
+      await this.restoreFileSize();
+      await this.file.write(encodeHeader(next), headerSlotFor(next.sequence) * HEADER_SLOT_SIZE);
+      await this.file.datasync();
     } catch (e) {
       this.stats.lastError = describeError(e);
       // In memory the journal is untrusted even if the disk could not be told.
@@ -466,6 +525,34 @@ export class Journal {
       throw e;
     }
     this.header = next;
+  }
+
+  /**
+   * After an fdatasync of the commit path: if it made pages durable that the header does not count
+   * yet, writes a header that does (at most once per page per generation). Runs on the queue,
+   * inside the task that synced. A failure is recorded (stats.lastError) but fails no writer: the
+   * pages are durable, the header's count only stays behind (still a lower bound) until the next
+   * fdatasync tries again.
+   */
+  private async countPagesInHeader(): Promise<void> {
+    const d = this.io.durable;
+    if (this.closed || (d.bitmapPages <= this.header.bitmapPagesWritten && d.eraIndexPages <= this.header.eraIndexPagesWritten)) return;
+    await this.writeHeader({}).catch(() => {});
+  }
+
+  /**
+   * A file shorter than its full size (truncated; or of version 1 or 2, which a header write
+   * upgrades) is brought to it, durably, before anything is written: a page written past the end
+   * would leave a hole before it, and a version 3 header claims the full size.
+   */
+  private async restoreFileSize(): Promise<void> {
+    if (this.fullSize) return;
+    const full = journalFileSize(this.header.imageSize, this.header.clusterSize);
+    if ((await this.file.size()) < full) {
+      await this.file.truncate(full);
+      await this.file.datasync();
+    }
+    this.fullSize = true;
   }
 }
 

@@ -10,7 +10,7 @@ import { formatSizeShort } from '../util/size.js';
 import { currentBootId } from '../util/boot-id.js';
 import { JournalFormatError } from './format.js';
 import { FileJournalIo, FaultInjectingIo, type JournalIo } from './journal-io.js';
-import { Journal, type CheckpointResult, type LoadReport } from './journal.js';
+import { Journal, soundLoadReport, type CheckpointResult, type LoadReport } from './journal.js';
 import { assessJournal, type ImageState, type Verdict } from './recovery.js';
 
 export const DEFAULT_CLUSTER_SIZE = 64 * 1024;
@@ -75,7 +75,7 @@ export async function openJournalForMount(params: {
   const fresh = async ({ io, faults }: { io: JournalIo; faults: FaultInjectingIo | null }): Promise<OpenedJournal> => {
     const journal = await Journal.create(io, { imageSize: image.size, clusterSize: params.clusterSize ?? DEFAULT_CLUSTER_SIZE, imagePath: image.path });
     const verdict: Verdict = { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: [] };
-    return { journal, faults, verdict, created: true, report: { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [] }, bootId };
+    return { journal, faults, verdict, created: true, report: soundLoadReport(), bootId };
   };
 
   if (!existsSync(path)) return fresh(hooked(await openIo(path, true)));

@@ -26,15 +26,38 @@ export interface Verdict {
   events: string[];
 }
 
+function pages(n: number): string {
+  return n === 1 ? '1 page' : `${n} pages`;
+}
+
+/**
+ * Why the journal has lost changes, whatever its state: a file cut short, or pages that held changes
+ * and now read as never written. Empty when neither.
+ */
+export function lossOf(report: LoadReport): string {
+  if (report.missingPages > 0) return `journal is shorter than its geometry requires (truncated): ${pages(report.missingPages)} missing`;
+  if (report.lostPages > 0) {
+    return report.lostPages === 1
+      ? '1 journal page that held changes is zeroed or missing'
+      : `${report.lostPages} journal pages that held changes are zeroed or missing`;
+  }
+  return '';
+}
+
 export function assessJournal(header: Readonly<JournalHeader>, report: LoadReport, currentBootId: string, image: ImageState | null): Verdict {
   const events: string[] = [];
   for (const slot of report.damagedHeaderSlots) events.push(`header slot ${slot} did not verify (torn write); the other slot was used`);
   const torn = report.damagedPages.length;
   const crashed = header.state === 'active';
+  const loss = lossOf(report);
 
   if (header.state === 'untrusted') {
+    if (loss) events.push(loss);
     return { trusted: false, reason: header.reason || 'journal was marked untrusted', newlyUntrusted: false, crashed: false, events };
   }
+
+  // Changes that are gone cannot be listed, clean close or crash alike.
+  if (loss) return { trusted: false, reason: loss, newlyUntrusted: true, crashed, events };
 
   if (crashed) {
     if (header.durability === 'ordered' && (header.bootId === '' || header.bootId !== currentBootId)) {

@@ -6,6 +6,7 @@ import type { JournalView } from './backing.js';
 import type { FailureLog } from './failures.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { MountConfig } from './config.js';
+import { isoTime } from '../util/time.js';
 
 export interface StatusParts {
   config: MountConfig;
@@ -24,10 +25,8 @@ export interface StatusParts {
 }
 
 /** A time for people, or null for "never" (0) and for anything Date cannot show. */
-function isoTime(ms: number): string | null {
-  if (!ms) return null;
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+function when(ms: number): string | null {
+  return ms ? isoTime(ms) : null;
 }
 
 export function buildMountStatus(p: StatusParts): MountStatus {
@@ -38,9 +37,9 @@ export function buildMountStatus(p: StatusParts): MountStatus {
     source: 'mount',
     state: p.lifecycle.state,
     stateReason: p.lifecycle.reason,
-    stateSince: isoTime(p.lifecycle.since) ?? '',
+    stateSince: when(p.lifecycle.since) ?? '',
     pid: process.pid,
-    startedAt: isoTime(p.startedAt) ?? '',
+    startedAt: when(p.startedAt) ?? '',
     mountpoint: p.mountpoint,
     image: c.image,
     imageSize: p.imageSize ?? h?.imageSize ?? null,
@@ -57,17 +56,17 @@ export function buildMountStatus(p: StatusParts): MountStatus {
     generation: h?.generation ?? null,
     epoch: h?.epoch ?? null,
     latestCheckpoint: h ? formatCheckpointId(h.generation, h.epoch - 1) : null,
-    lastCheckpointAt: h ? isoTime(h.lastCheckpointAt) : null,
+    lastCheckpointAt: h ? when(h.lastCheckpointAt) : null,
     trusted: h ? h.state !== 'untrusted' : null,
     ...(h?.state === 'untrusted' ? { reason: h.reason } : {}),
-    lastCommitAt: stats ? isoTime(stats.lastCommitAt) : null,
+    lastCommitAt: stats ? when(stats.lastCommitAt) : null,
     commits: stats?.commits ?? 0,
     syncs: stats?.syncs ?? 0,
     failedCommits: stats?.failedCommits ?? 0,
     failedWrites: p.failures.journalFailures,
     imageErrors: p.failures.imageFailures,
     stuckCalls: p.stuckCalls,
-    lastError: stats?.lastError ? { code: stats.lastError.code, message: stats.lastError.message, at: isoTime(stats.lastError.at) ?? '' } : null,
+    lastError: stats?.lastError ? { code: stats.lastError.code, message: stats.lastError.message, at: when(stats.lastError.at) ?? '' } : null,
     openHandles: p.openHandles,
     inFlight: p.inFlight,
     events: p.failures.events,

@@ -9,6 +9,7 @@ import { formatCheckpointId } from '../journal/checkpoint-id.js';
 import { probeImage } from '../volume/stat-probe.js';
 import type { CheckpointReply, JournalStatus } from '../control/protocol.js';
 import { checkpointReply as replyOf } from '../control/replies.js';
+import { isoTime } from '../util/time.js';
 
 const lookImage: ImageLookup = async (p) => {
   const r = await probeImage(p);
@@ -47,10 +48,10 @@ export async function offlineStatus(path: string): Promise<JournalStatus> {
       generation: h.generation,
       epoch: h.epoch,
       latestCheckpoint: formatCheckpointId(h.generation, h.epoch - 1),
-      lastCheckpointAt: h.lastCheckpointAt ? new Date(h.lastCheckpointAt).toISOString() : null,
+      lastCheckpointAt: h.lastCheckpointAt ? isoTime(h.lastCheckpointAt) : null,
       durability: h.durability,
-      createdAt: new Date(h.createdAt).toISOString(),
-      updatedAt: new Date(h.updatedAt).toISOString(),
+      createdAt: isoTime(h.createdAt),
+      updatedAt: isoTime(h.updatedAt),
       events: verdict.events,
     };
   } finally {

@@ -21,10 +21,14 @@ import {
   isValidClusterSize,
   journalFileSize,
   JournalFormatError,
+  MAX_PID,
+  MAX_TIME_MS,
   PAGE_BITMAP_BYTES,
   PAGE_HEADER_SIZE,
   PAGE_SIZE,
   PAGES_OFFSET,
+  pageCountFor,
+  clusterCountFor,
   type JournalHeader,
 } from '../../src/journal/format.js';
 import { formatSizeShort, parseSize } from '../../src/util/size.js';
@@ -32,14 +36,17 @@ import { formatSizeShort, parseSize } from '../../src/util/size.js';
 const SECTOR = 512;
 const U64_MAX = 2n ** 64n - 1n;
 
-/** A string of whole code points (any, incl. NUL and astral) whose UTF-8 fits in maxBytes. */
+/** Control characters, which header text fields never hold (the encoder replaces them). */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** A string of whole printable code points (astral included) whose UTF-8 fits in maxBytes. */
 function utf8Arb(maxBytes: number): fc.Arbitrary<string> {
   return fc
     .oneof(fc.string({ unit: 'binary', maxLength: maxBytes + 8 }), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ maxLength: maxBytes + 8 }))
     .map((s) => {
       let out = '';
       let bytes = 0;
-      for (const ch of s) {
+      for (const ch of s.replace(CONTROLS, '')) {
         const n = Buffer.byteLength(ch, 'utf8');
         if (bytes + n > maxBytes) break;
         out += ch;
@@ -51,25 +58,35 @@ function utf8Arb(maxBytes: number): fc.Arbitrary<string> {
 
 const generationArb = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString('hex'));
 
+const MAX_SEQUENCE = BigInt(Number.MAX_SAFE_INTEGER);
+const timeArb = fc.integer({ min: 0, max: MAX_TIME_MS });
+
+/** Any header this version writes: every field anywhere in its range. */
 const headerArb: fc.Arbitrary<JournalHeader> = fc.record({
   version: fc.constant(FORMAT_VERSION),
-  sequence: fc.bigInt({ min: 0n, max: U64_MAX }),
+  sequence: fc.bigInt({ min: 0n, max: MAX_SEQUENCE }),
   imageSize: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
   clusterSize: fc.integer({ min: 12, max: 26 }).map((e) => 2 ** e),
   generation: generationArb,
   state: fc.constantFrom('clean', 'active', 'untrusted'),
   reason: utf8Arb(510),
   durability: fc.constantFrom('strict', 'ordered'),
-  createdAt: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-  updatedAt: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  createdAt: timeArb,
+  updatedAt: timeArb,
   imageMtimeNs: fc.bigInt({ min: 0n, max: U64_MAX }),
   bootId: fc.oneof(fc.constant(''), fc.uuid(), fc.string({ unit: fc.constantFrom(...'0123456789abcdef-'), maxLength: 40 })),
-  pid: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+  pid: fc.integer({ min: 0, max: MAX_PID }),
   epoch: fc.integer({ min: 1, max: 2 ** 32 - 2 }),
-  lastCheckpointAt: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-  generationAt: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  lastCheckpointAt: timeArb,
+  generationAt: timeArb,
   imagePath: utf8Arb(2048),
-}, { noNullPrototype: true });
+}, { noNullPrototype: true }).chain((h) => {
+  const pages = pageCountFor(clusterCountFor(h.imageSize, h.clusterSize));
+  return fc.record({
+    bitmapPagesWritten: fc.integer({ min: 0, max: pages }),
+    eraIndexPagesWritten: fc.integer({ min: 0, max: eraIndexPageCount(pages) }),
+  }).map((counts) => ({ ...h, ...counts }));
+});
 
 function area(slot0: Buffer, slot1: Buffer): Buffer {
   return Buffer.concat([slot0, slot1]);
@@ -140,7 +157,7 @@ describe('header slots', () => {
 
   test('a reason longer than 510 bytes is cut at a character boundary', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', minLength: 140, maxLength: 400 }).filter((s) => Buffer.byteLength(s) > 510), headerArb, (reason, h) => {
+      fc.property(fc.string({ unit: 'binary', minLength: 140, maxLength: 400 }).map((s) => s.replace(CONTROLS, '')).filter((s) => Buffer.byteLength(s) > 510), headerArb, (reason, h) => {
         const got = decodeHeader(encodeHeader({ ...h, reason })).reason;
         assert.ok(Buffer.byteLength(got) <= 510);
         assert.ok(reason.startsWith(got), 'the stored reason is a prefix of the given one');
@@ -180,7 +197,7 @@ describe('header slots', () => {
     fc.assert(
       fc.property(headerArb, headerArb, corruptionArb, fc.integer({ min: 0, max: 1 }), (newer, older, c, slot) => {
         // The newer header is in `slot` and is the one damaged (a torn write of the newest header).
-        const seq = older.sequence === U64_MAX ? older.sequence - 1n : older.sequence;
+        const seq = older.sequence === MAX_SEQUENCE ? older.sequence - 1n : older.sequence;
         const o = { ...older, sequence: seq };
         const n = { ...newer, sequence: seq + 1n };
         const bad = corrupt(encodeHeader(n), c, n.sequence);
@@ -206,7 +223,7 @@ describe('header slots', () => {
 
   test('error kinds: bad magic, other version, out-of-range field, too short', () => {
     fc.assert(
-      fc.property(headerArb, fc.integer({ min: 3, max: 2 ** 32 - 1 }), (h, version) => {
+      fc.property(headerArb, fc.integer({ min: FORMAT_VERSION + 1, max: 2 ** 32 - 1 }), (h, version) => {
         // Not a journal at all.
         expectFormatError(() => chooseHeader(Buffer.alloc(PAGES_OFFSET)), 'bad-magic');
         expectFormatError(() => chooseHeader(Buffer.alloc(PAGES_OFFSET, 0x41)), 'bad-magic');
@@ -224,7 +241,7 @@ describe('header slots', () => {
     const h: JournalHeader = {
       version: 1, sequence: 5n, imageSize: 1 << 20, clusterSize: 65536, generation: '00'.repeat(16), state: 'clean', reason: '',
       durability: 'strict', createdAt: 1, updatedAt: 2, imageMtimeNs: 3n, bootId: '', pid: 0, imagePath: '',
-      epoch: 1, lastCheckpointAt: 0, generationAt: 1,
+      epoch: 1, lastCheckpointAt: 0, generationAt: 1, bitmapPagesWritten: 0, eraIndexPagesWritten: 0,
     };
     // A field out of range under a correct checksum.
     const withField = (write: (b: Buffer) => void): Buffer => {
@@ -248,7 +265,7 @@ describe('header slots', () => {
     const h: JournalHeader = {
       version: 1, sequence: 0x0102030405060708n, imageSize: 0x123456789, clusterSize: 65536, generation: '0123456789abcdef0123456789abcdef',
       state: 'untrusted', reason: 'why', durability: 'ordered', createdAt: 1000, updatedAt: 2000, imageMtimeNs: 3000n,
-      bootId: 'boot', pid: 4242, imagePath: '/p', epoch: 1, lastCheckpointAt: 0, generationAt: 1000,
+      bootId: 'boot', pid: 4242, imagePath: '/p', epoch: 1, lastCheckpointAt: 0, generationAt: 1000, bitmapPagesWritten: 0, eraIndexPagesWritten: 0,
     };
     const b = encodeHeader(h);
     assert.equal(b.toString('latin1', 0, 8), 'TRKFSJNL');

@@ -94,7 +94,7 @@ describe('golden journal, format version 2', () => {
   });
 
   test('header, pages and index as loaded', () => {
-    assert.deepEqual(report, { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [] });
+    assert.deepEqual(report, { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [], missingPages: 0, lostPages: 0 });
     const h = journal.headerSnapshot();
     assert.equal(h.version, 2);
     assert.equal(h.epoch, 4);

@@ -116,7 +116,7 @@ describe('golden journal, format version 1', () => {
   });
 
   test('header: the newest slot, exactly', () => {
-    assert.deepEqual(report, { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [] });
+    assert.deepEqual(report, { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [], missingPages: 0, lostPages: 0 });
     assert.deepEqual(journal.headerSnapshot(), {
       version: 1,
       sequence: 4n,
@@ -136,6 +136,9 @@ describe('golden journal, format version 1', () => {
       epoch: 1,
       lastCheckpointAt: 0,
       generationAt: 1_700_000_000_000,
+      // Nor page counts (version 3): none is known to be written, which can be no more than is.
+      bitmapPagesWritten: 0,
+      eraIndexPagesWritten: 0,
     });
     const older = decodeHeader(raw.subarray(HEADER_SLOT_SIZE, 2 * HEADER_SLOT_SIZE));
     assert.equal(older.sequence, 3n);

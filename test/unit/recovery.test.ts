@@ -14,12 +14,12 @@ function header(over: Partial<JournalHeader>): JournalHeader {
   return {
     version: 1, sequence: 7n, imageSize: 1 << 30, clusterSize: 65536, generation: 'ab'.repeat(16), state: 'clean', reason: '',
     durability: 'strict', createdAt: 1, updatedAt: 2, imageMtimeNs: MTIME, bootId: BOOT, pid: 0, imagePath: '/images/a.img',
-    epoch: 1, lastCheckpointAt: 0, generationAt: 1,
+    epoch: 1, lastCheckpointAt: 0, generationAt: 1, bitmapPagesWritten: 0, eraIndexPagesWritten: 0,
     ...over,
   };
 }
 
-const cleanReport: LoadReport = { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [] };
+const cleanReport: LoadReport = { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [], missingPages: 0, lostPages: 0 };
 const file = (mtimeNs: bigint = MTIME): ImageState => ({ mtimeNs, size: 1 << 30, isBlockDevice: false });
 const blockDevice: ImageState = { mtimeNs: 5n, size: 1 << 30, isBlockDevice: true };
 
@@ -41,20 +41,20 @@ const cases: Case[] = [
   { name: 'untrusted wins over a matching mtime', header: { state: 'untrusted', reason: 'r' }, image: file(), trusted: false, crashed: false, newlyUntrusted: false, reason: /^r$/ },
   { name: 'active + strict: trusted, crashed', header: { state: 'active', durability: 'strict' }, trusted: true, crashed: true, newlyUntrusted: false },
   { name: 'active + strict after a reboot: still trusted', header: { state: 'active', durability: 'strict' }, boot: OTHER_BOOT, trusted: true, crashed: true, newlyUntrusted: false },
-  { name: 'active + strict with torn pages: trusted (they were taken as changed)', header: { state: 'active', durability: 'strict' }, report: { damagedHeaderSlots: [], damagedPages: [3], damagedHistoryPages: [] }, trusted: true, crashed: true, newlyUntrusted: false },
+  { name: 'active + strict with torn pages: trusted (they were taken as changed)', header: { state: 'active', durability: 'strict' }, report: { damagedHeaderSlots: [], damagedPages: [3], damagedHistoryPages: [], missingPages: 0, lostPages: 0 }, trusted: true, crashed: true, newlyUntrusted: false },
   { name: 'active + strict ignores the image mtime', header: { state: 'active', durability: 'strict' }, image: file(1n), trusted: true, crashed: true, newlyUntrusted: false },
   { name: 'active + ordered, same boot: trusted', header: { state: 'active', durability: 'ordered' }, trusted: true, crashed: true, newlyUntrusted: false },
   { name: 'active + ordered, other boot: untrusted', header: { state: 'active', durability: 'ordered' }, boot: OTHER_BOOT, trusted: false, crashed: true, newlyUntrusted: true, reason: /restart/ },
   { name: 'active + ordered, no recorded boot id: untrusted', header: { state: 'active', durability: 'ordered', bootId: '' }, trusted: false, crashed: true, newlyUntrusted: true, reason: /restart/ },
   { name: 'active + ordered, empty current boot id: untrusted', header: { state: 'active', durability: 'ordered', bootId: '' }, boot: '', trusted: false, crashed: true, newlyUntrusted: true, reason: /restart/ },
-  { name: 'clean + damaged pages: untrusted (corruption)', header: { state: 'clean' }, report: { damagedHeaderSlots: [], damagedPages: [0, 4], damagedHistoryPages: [] }, image: file(), trusted: false, crashed: false, newlyUntrusted: true, reason: /2 journal page\(s\).*corruption/ },
+  { name: 'clean + damaged pages: untrusted (corruption)', header: { state: 'clean' }, report: { damagedHeaderSlots: [], damagedPages: [0, 4], damagedHistoryPages: [], missingPages: 0, lostPages: 0 }, image: file(), trusted: false, crashed: false, newlyUntrusted: true, reason: /2 journal page\(s\).*corruption/ },
   { name: 'clean + image mtime differs: untrusted', header: { state: 'clean' }, image: file(MTIME + 1n), trusted: false, crashed: false, newlyUntrusted: true, reason: /mtime/ },
   { name: 'clean + mtime differs on a block device: trusted', header: { state: 'clean', imageMtimeNs: 0n }, image: blockDevice, trusted: true, crashed: false, newlyUntrusted: false },
   { name: 'clean + block device with a recorded mtime: mtime not compared', header: { state: 'clean' }, image: blockDevice, trusted: true, crashed: false, newlyUntrusted: false },
   { name: 'clean + header mtime unknown (0): trusted', header: { state: 'clean', imageMtimeNs: 0n }, image: file(12345n), trusted: true, crashed: false, newlyUntrusted: false },
   { name: 'clean + same mtime: trusted', header: { state: 'clean' }, image: file(), trusted: true, crashed: false, newlyUntrusted: false },
   { name: 'clean + no image facts: trusted', header: { state: 'clean' }, image: null, trusted: true, crashed: false, newlyUntrusted: false },
-  { name: 'clean + torn header slot only: trusted', header: { state: 'clean' }, report: { damagedHeaderSlots: [1], damagedPages: [], damagedHistoryPages: [] }, image: file(), trusted: true, crashed: false, newlyUntrusted: false },
+  { name: 'clean + torn header slot only: trusted', header: { state: 'clean' }, report: { damagedHeaderSlots: [1], damagedPages: [], damagedHistoryPages: [], missingPages: 0, lostPages: 0 }, image: file(), trusted: true, crashed: false, newlyUntrusted: false },
 ];
 
 describe('assessJournal', () => {
@@ -71,7 +71,7 @@ describe('assessJournal', () => {
   }
 
   test('events name the torn header slot and the torn pages', () => {
-    const v = assessJournal(header({ state: 'active' }), { damagedHeaderSlots: [0], damagedPages: [1, 2], damagedHistoryPages: [] }, BOOT, null);
+    const v = assessJournal(header({ state: 'active' }), { damagedHeaderSlots: [0], damagedPages: [1, 2], damagedHistoryPages: [], missingPages: 0, lostPages: 0 }, BOOT, null);
     assert.ok(v.events.some((e) => /header slot 0/.test(e)));
     assert.ok(v.events.some((e) => /2 torn journal page/.test(e)));
   });
