@@ -1,5 +1,5 @@
 /**
- * On-disk layout of a trackfs journal, version 2 (version 1 is read too). This file is the
+ * On-disk layout of a trackfs journal, version 3 (versions 1 and 2 are read too). This file is the
  * contract; docs/journal-format.md describes the same bytes for people, and
  * test/fixtures/golden-v1.trackfs and golden-v2.trackfs pin them.
  *
@@ -28,9 +28,9 @@
 import { crc32 } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** Versions this trackfs reads. A version 1 journal is one epoch (1) with no history. */
-export const READABLE_VERSIONS: readonly number[] = [1, 2];
+export const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
 export const HEADER_MAGIC = Buffer.from('TRKFSJNL', 'latin1');
 export const PAGE_MAGIC = Buffer.from('TKPG', 'latin1');
 export const ERA_MAGIC = Buffer.from('TKER', 'latin1');
@@ -54,6 +54,7 @@ export const MAX_CLUSTER_SIZE = 64 * 1024 * 1024;
 const MAX_REASON_BYTES = 510;
 const MAX_IMAGE_PATH_BYTES = 2048;
 const BOOT_ID_BYTES = 40;
+const FS_IDENTITY_BYTES = 64;
 
 export type JournalState = 'clean' | 'active' | 'untrusted';
 export type Durability = 'strict' | 'ordered';
@@ -92,6 +93,12 @@ export interface JournalHeader {
   lastCheckpointAt: number;
   /** When the current generation began. */
   generationAt: number;
+  /**
+   * Version 3: the mount of the journal's file system when the journal was last activated
+   * (`unique:<n>`, `reused:<n>`; empty = unknown). Another one at recovery means the file system
+   * was unmounted since, or its disk failed: its page cache, and what was not synced, is gone.
+   */
+  fsIdentity: string;
 }
 
 export class JournalFormatError extends Error {
@@ -177,6 +184,8 @@ const H_IMAGE_PATH = 638; // up to 2048 bytes UTF-8
 const H_EPOCH = 2688; // u32
 const H_LAST_CHECKPOINT_AT = 2696; // u64 ms
 const H_GENERATION_AT = 2704; // u64 ms
+// Version 3 only.
+const H_FS_IDENTITY = 2776; // 64 bytes printable ASCII, NUL padded
 
 function truncateUtf8(s: string, max: number): Buffer {
   let b = Buffer.from(s, 'utf8');
@@ -212,6 +221,7 @@ export function encodeHeader(h: JournalHeader): Buffer {
     buf.writeBigUInt64LE(BigInt(h.lastCheckpointAt), H_LAST_CHECKPOINT_AT);
     buf.writeBigUInt64LE(BigInt(h.generationAt), H_GENERATION_AT);
   }
+  if (h.version >= 3) buf.write(h.fsIdentity.slice(0, FS_IDENTITY_BYTES), H_FS_IDENTITY, FS_IDENTITY_BYTES, 'latin1');
   buf.writeUInt32LE(checksum(buf, H_CRC), H_CRC);
   return buf;
 }
@@ -239,6 +249,8 @@ export function decodeHeader(buf: Buffer): JournalHeader {
   const createdAt = Number(slot.readBigUInt64LE(H_CREATED_AT));
   const epoch = version >= 2 ? slot.readUInt32LE(H_EPOCH) : 1;
   if (epoch < 1 || epoch === 0xffffffff) throw new JournalFormatError('bad-field', 'header field out of range');
+  const fsIdentity = version >= 3 ? slot.subarray(H_FS_IDENTITY, H_FS_IDENTITY + FS_IDENTITY_BYTES).toString('latin1').replace(/\0+$/, '') : '';
+  if (!/^[\x21-\x7e]*$/.test(fsIdentity)) throw new JournalFormatError('bad-field', 'header field fsIdentity is not printable ASCII');
   if (!state || !durability || !isValidClusterSize(clusterSize) || !Number.isSafeInteger(imageSize) || imageSize <= 0
     || reasonLen > MAX_REASON_BYTES || pathLen > MAX_IMAGE_PATH_BYTES) {
     throw new JournalFormatError('bad-field', 'header field out of range');
@@ -261,6 +273,7 @@ export function decodeHeader(buf: Buffer): JournalHeader {
     epoch,
     lastCheckpointAt: version >= 2 ? Number(slot.readBigUInt64LE(H_LAST_CHECKPOINT_AT)) : 0,
     generationAt: version >= 2 ? Number(slot.readBigUInt64LE(H_GENERATION_AT)) : createdAt,
+    fsIdentity,
   };
 }
 

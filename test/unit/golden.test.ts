@@ -136,6 +136,8 @@ describe('golden journal, format version 1', () => {
       epoch: 1,
       lastCheckpointAt: 0,
       generationAt: 1_700_000_000_000,
+      // Before version 3 the journal's file system was not identified.
+      fsIdentity: '',
     });
     const older = decodeHeader(raw.subarray(HEADER_SLOT_SIZE, 2 * HEADER_SLOT_SIZE));
     assert.equal(older.sequence, 3n);

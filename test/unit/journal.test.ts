@@ -7,6 +7,7 @@ import {
   CLUSTERS_PER_PAGE,
   decodeHeader,
   decodePage,
+  FORMAT_VERSION,
   HEADER_SLOT_SIZE,
   journalFileSize,
   pageOffset,
@@ -64,7 +65,7 @@ describe('Journal: create, load, record', () => {
       const h = k.headerSnapshot();
       assert.deepEqual(
         { version: h.version, sequence: h.sequence, imageSize: h.imageSize, clusterSize: h.clusterSize, state: h.state, durability: h.durability, createdAt: h.createdAt, imagePath: h.imagePath, reason: h.reason },
-        { version: 2, sequence: 1n, imageSize: IMAGE_SIZE, clusterSize: CS, state: 'clean', durability: 'strict', createdAt: 1_700_000_000_000, imagePath: '/images/a.img', reason: '' },
+        { version: FORMAT_VERSION, sequence: 1n, imageSize: IMAGE_SIZE, clusterSize: CS, state: 'clean', durability: 'strict', createdAt: 1_700_000_000_000, imagePath: '/images/a.img', reason: '' },
       );
       assert.equal(k.generation, j.generation);
       assert.equal(k.clusterCount, CLUSTERS);

@@ -14,7 +14,7 @@ function header(over: Partial<JournalHeader>): JournalHeader {
   return {
     version: 1, sequence: 7n, imageSize: 1 << 30, clusterSize: 65536, generation: 'ab'.repeat(16), state: 'clean', reason: '',
     durability: 'strict', createdAt: 1, updatedAt: 2, imageMtimeNs: MTIME, bootId: BOOT, pid: 0, imagePath: '/images/a.img',
-    epoch: 1, lastCheckpointAt: 0, generationAt: 1,
+    epoch: 1, lastCheckpointAt: 0, generationAt: 1, fsIdentity: '',
     ...over,
   };
 }
