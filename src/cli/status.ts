@@ -3,9 +3,12 @@ import { askMount, resolveTarget } from './target.js';
 import { offlineStatus } from './offline.js';
 import { formatSize, formatSizeShort } from '../util/size.js';
 import { EXIT } from './errors.js';
+import type { DurabilityLossView } from '../mount/durability.js';
 
 type Status = Record<string, unknown> & {
   trusted?: boolean | null;
+  durabilityLoss?: DurabilityLossView | null;
+  durabilityRecords?: string;
   lastError?: { code: string; message: string; at: string } | null;
   events?: string[];
 };
@@ -36,6 +39,14 @@ export function formatStatus(s: Status): string {
     lines.push(row('checkpoint', s['lastCheckpointAt'] ? `${s['latestCheckpoint']} at ${s['lastCheckpointAt']}` : `none yet (${s['latestCheckpoint']} is the start of the history)`));
   }
   lines.push(row('trusted', s['trusted'] ? 'yes' : `NO: ${s['reason'] ?? 'unknown reason'}`));
+  const loss = s.durabilityLoss;
+  if (loss) {
+    const failed = `the journal's disk failed at ${loss.at} before changes were synced (${loss.error})`;
+    lines.push(row('disk failure', loss.record
+      ? `${failed}; ${loss.clusters} cluster(s) kept in ${loss.record}${loss.restoredAt ? `; durable in the journal again since ${loss.restoredAt}` : ''}`
+      : `${failed}; the record of them could not be written (${loss.recordError ?? 'unknown'})`));
+  }
+  if (s.durabilityRecords) lines.push(row('disk failure', `durability records ${s.durabilityRecords}`));
   if (s['source'] === 'mount') {
     lines.push(row('last commit', `${s['lastCommitAt'] ?? 'none yet'} (${s['commits']} commits, ${s['syncs']} syncs)`));
     lines.push(row('open', `${s['openHandles']} descriptor(s), ${s['inFlight']} request(s) in flight`));

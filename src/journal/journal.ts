@@ -157,6 +157,8 @@ export class Journal {
   private nextBatch: Batch | null = null;
   /** Bitmap pages written since the last successful fdatasync: a failed one may have dropped them. */
   private readonly unsyncedPages = new Set<number>();
+  /** Activated in ordered mode by this process: commits are acknowledged before they are synced. */
+  private orderedActive = false;
   private guard: DurabilityGuard | null = null;
   /**
    * An outstanding durability loss: reported to the guard (or merged from its record at recovery)
@@ -164,7 +166,7 @@ export class Journal {
    * fdatasync succeeded, the loss is repaired. Meanwhile every commit syncs, so nothing
    * acknowledged depends on the page cache of a disk that has failed once.
    */
-  private loss: { generation: string; at: number; pages: Set<number>; writtenSince: boolean } | null = null;
+  private loss: { generation: string; at: number; pages: Set<number> } | null = null;
   private closed = false;
   private autoSyncTimer: NodeJS.Timeout | null = null;
 
@@ -265,7 +267,7 @@ export class Journal {
    */
   mergeLostPages(pages: readonly { index: number; bits: Uint8Array }[]): void {
     for (const { index, bits } of pages) this.cache.mergePage(index, bits);
-    this.loss = { generation: this.header.generation, at: Date.now(), pages: new Set(pages.map((p) => p.index)), writtenSince: false };
+    this.loss = { generation: this.header.generation, at: Date.now(), pages: new Set(pages.map((p) => p.index)) };
   }
 
   /* ------------------------------------------------------- the write-ahead path ---- */
@@ -336,6 +338,7 @@ export class Journal {
         imagePath: params.imagePath,
         fsIdentity: params.fsIdentity ?? '',
       });
+      this.orderedActive = params.durability === 'ordered';
     });
   }
 
@@ -520,7 +523,6 @@ export class Journal {
 
   private pageWritten(index: number): void {
     this.unsyncedPages.add(index);
-    if (this.loss) this.loss.writtenSince = true;
   }
 
   /**
@@ -540,18 +542,19 @@ export class Journal {
   }
 
   /**
-   * A commit failed. In ordered mode, pages written since the last good sync hold acknowledged
-   * bits whose data may be on the image already: hand them (and every page still dirty) to the
-   * guard before the failure is reported. Strict mode acknowledged nothing unsynced.
+   * A write or sync of an ordered-mode journal failed: the pages written since the last good sync
+   * hold acknowledged bits whose data may be on the image already. Hand them (and every page still
+   * dirty, which costs nothing) to the guard before the failure is reported; with none, the record
+   * still says that nothing acknowledged was at risk from then on. Strict mode acknowledges nothing
+   * unsynced; nor does any commit while a loss is outstanding (they sync), so a loss is reported
+   * once, however often a dead disk fails the retries.
    */
   private async durabilityLost(e: unknown): Promise<void> {
-    if (this.header.durability !== 'ordered' || !this.guard || this.unsyncedPages.size === 0) return;
-    // Already reported, and no page written since: the record holds everything at risk.
-    if (this.loss && !this.loss.writtenSince) return;
-    const pages = new Set([...this.unsyncedPages, ...this.cache.dirtyPages(), ...(this.loss?.pages ?? [])]);
+    if (!this.orderedActive || !this.guard || this.loss) return;
+    const pages = new Set([...this.unsyncedPages, ...this.cache.dirtyPages()]);
     this.cache.redirty(pages);
-    const at = this.loss?.at ?? Date.now();
-    this.loss = { generation: this.header.generation, at, pages, writtenSince: false };
+    const at = Date.now();
+    this.loss = { generation: this.header.generation, at, pages };
     const copies = [...pages].sort((a, b) => a - b).flatMap((index) => {
       const bits = this.cache.marked.page(index);
       return bits ? [{ index, bits: new Uint8Array(bits) }] : [];
@@ -597,9 +600,10 @@ export class Journal {
       await this.io.write(encodeHeader(next), headerSlotFor(next.sequence) * HEADER_SLOT_SIZE);
       await this.datasync();
     } catch (e) {
-      this.stats.lastError = describeError(e);
       // In memory the journal is untrusted even if the disk could not be told.
       if (changes.state === 'untrusted') this.header = { ...this.header, state: 'untrusted', reason: changes.reason ?? '' };
+      await this.durabilityLost(e);
+      this.stats.lastError = describeError(e);
       throw e;
     }
     this.header = next;

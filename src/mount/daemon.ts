@@ -25,6 +25,7 @@ import { mountFuse, type FuseHandle } from '../fuse/mount.js';
 import { ControlServer } from '../control/server.js';
 import type { ControlRequest } from '../control/protocol.js';
 import { Lifecycle, type MountState } from './lifecycle.js';
+import { DurabilityKeeper } from './durability.js';
 import { MountWatch, type WatchedVolume } from './mount-watch.js';
 import { ErrnoError, errno, errnoNameOf } from '../util/errno.js';
 import { readMounts } from '../util/mountinfo.js';
@@ -217,11 +218,14 @@ export class MountDaemon {
   private readonly events: string[] = [];
   /** The journal as last seen, so status still describes it while the backing is released. */
   private lastJournalView: JournalView | null = null;
+  /** Keeps a durability loss of the journal (ordered mode) off the journal's disk. */
+  private readonly durability: DurabilityKeeper;
 
   constructor(private readonly config: MountConfig, private readonly log: Logger) {
     this.lifecycle.onTransition((t) => {
       this.log.info({ from: t.from, to: t.to, reason: t.reason }, `lifecycle ${t.from} -> ${t.to}: ${t.reason}`);
     });
+    this.durability = new DurabilityKeeper(config.journal, log, (e) => this.note(e));
   }
 
   /* ------------------------------------------------------------------ setup ---- */
@@ -235,6 +239,7 @@ export class MountDaemon {
       if (await sameFile(c.image, c.journal)) throw new ErrnoError('EINVAL', `journal ${c.journal} is the image itself`);
       this.paths = mountPaths(this.realMountpoint);
       ensureRuntimeDir();
+      if (c.durability === 'ordered' && !c.readOnly) this.durability.prepare();
 
       this.volume = new Volume(facts.size, this.lifecycle, {
         journalFailed: (e) => this.journalFailed(e),
@@ -285,6 +290,8 @@ export class MountDaemon {
     let image: ImageFile | null = null;
     try {
       const { journal, verdict } = opened;
+      this.durability.attach(opened.file);
+      journal.setDurabilityGuard(this.durability);
       for (const e of verdict.events) this.note(e);
       if (opened.created) this.note(`created journal ${c.journal} (cluster size ${formatSizeShort(journal.clusterSize)})`);
       if (verdict.newlyUntrusted) {
@@ -293,7 +300,8 @@ export class MountDaemon {
       }
       image = await ImageFile.open(facts, c.readOnly);
       if (!c.readOnly) {
-        await journal.activate({ durability: c.durability, bootId: opened.bootId, pid: process.pid, imagePath: facts.path });
+        await journal.activate({ durability: c.durability, bootId: opened.bootId, pid: process.pid, imagePath: facts.path, fsIdentity: opened.fsIdentity });
+        await this.durability.activated(journal.generation);
         if (c.durability === 'ordered') journal.startAutoSync(ORDERED_SYNC_INTERVAL_MS, (e) => this.journalFailed(e));
       }
       const tracker: WriteTracker = c.trackingOff ? new UntrackedWrites() : new ChangeTracker(journal, c.markAhead);
@@ -553,6 +561,7 @@ export class MountDaemon {
       lastError: stats?.lastError ? { ...stats.lastError, at: new Date(stats.lastError.at).toISOString() } : null,
       openHandles: this.volume?.openCount ?? 0,
       inFlight: this.volume?.pendingRequests ?? 0,
+      ...this.durability.status(),
       events: this.events,
       logFile: c.logFile,
     };
