@@ -46,7 +46,7 @@ export function formatStatus(s: Status): string {
       ? `${failed}; ${loss.clusters} cluster(s) kept in ${loss.record}${loss.restoredAt ? `; durable in the journal again since ${loss.restoredAt}` : ''}`
       : `${failed}; the record of them could not be written (${loss.recordError ?? 'unknown'})`));
   }
-  if (s.durabilityRecords) lines.push(row('disk failure', `durability records ${s.durabilityRecords}`));
+  if (s.durabilityRecords) lines.push(row('state dir', `durability records ${s.durabilityRecords}`));
   if (s['source'] === 'mount') {
     lines.push(row('last commit', `${s['lastCommitAt'] ?? 'none yet'} (${s['commits']} commits, ${s['syncs']} syncs)`));
     lines.push(row('open', `${s['openHandles']} descriptor(s), ${s['inFlight']} request(s) in flight`));

@@ -221,6 +221,19 @@ describe('durability loss (ordered mode): the guard', () => {
     assert.match(j.headerSnapshot().reason, /disk failed at .* before changes were synced.*could not be kept \(state directory is on the dead disk\)/);
   });
 
+  test('a failure with nothing unsynced (a close whose header write fails) is kept too, as an empty record', async () => {
+    const io = new MemoryIo();
+    const j = await newJournal(io, 'ordered');
+    const guard = new MemoryGuard();
+    j.setDurabilityGuard(guard);
+    await j.record(5, 5)!;
+    await j.sync();
+    io.faultHook = (op) => (op === 'write' ? 'EIO' : null);
+    await assert.rejects(j.close({ imageMtimeNs: 1n }));
+    assert.equal(guard.losses.length, 1, 'the loss was kept');
+    assert.deepEqual(guard.losses[0]!.pages, [], 'nothing acknowledged was at risk');
+  });
+
   test('strict mode never needs the guard', async () => {
     const io = new MemoryIo();
     const j = await newJournal(io, 'strict');
