@@ -25,7 +25,7 @@ case "$(uname -s)" in
       command -v bats >/dev/null 2>&1 || missing+=(bats)
       command -v mkfs.ext4 >/dev/null 2>&1 || missing+=(e2fsprogs)
       command -v losetup >/dev/null 2>&1 || missing+=(util-linux)
-      command -v mkfs.xfs >/dev/null 2>&1 && command -v xfs_io >/dev/null 2>&1 || missing+=(xfsprogs)
+      { command -v xfs_io || [ -x /usr/sbin/xfs_io ] || [ -x /sbin/xfs_io ]; } >/dev/null 2>&1 || missing+=(xfsprogs)
     fi
     if [ "${#missing[@]}" -gt 0 ]; then
       if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
