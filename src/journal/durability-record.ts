@@ -19,7 +19,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { preparePrivateDir, privateDirExists } from '../util/private-dir.js';
 import { PAGE_BITMAP_BYTES } from './format.js';
@@ -217,15 +217,21 @@ export async function lookupRecord(dir: string, generation: string): Promise<Rec
   }
 }
 
-/** Removes the record of `generation` durably. False when there was none. */
+/**
+ * Removes the record of `generation` durably (and temporary files of it that a daemon killed while
+ * writing one left behind). False when there was no record.
+ */
 export async function removeRecord(dir: string, generation: string): Promise<boolean> {
   if (!(await privateDirExists(dir))) return false;
+  const leftovers = (await readdir(dir)).filter((n) => n.startsWith(`.${generation}.`) && n.endsWith('.tmp'));
+  for (const n of leftovers) await unlink(join(dir, n)).catch(() => {});
+  let removed = true;
   try {
     await unlink(recordPath(dir, generation));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    removed = false;
   }
-  await syncDir(dir);
-  return true;
+  if (removed || leftovers.length > 0) await syncDir(dir);
+  return removed;
 }

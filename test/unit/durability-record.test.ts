@@ -109,7 +109,10 @@ describe('keeping records', () => {
     await writeRecord(dir, sample({ pages: [] }));
     const again = await lookupRecord(dir, GEN);
     assert.equal(again.kind === 'found' && again.record.pages.length, 0);
+    writeFileSync(join(dir, `.${GEN}.0badc0ffee00.tmp`), 'half a record');
+    assert.equal((await lookupRecord(dir, GEN)).kind, 'found', 'a temporary file is never read');
     assert.equal(await removeRecord(dir, GEN), true);
+    assert.deepEqual(readdirSync(dir), [], 'the leftover of a killed writer goes with it');
     assert.equal(await removeRecord(dir, GEN), false);
     assert.deepEqual(await lookupRecord(dir, GEN), { kind: 'none' });
     assert.deepEqual(await lookupRecord(join(root, 'never-made'), GEN), { kind: 'none' });
