@@ -550,7 +550,8 @@ export class Journal {
    * once, however often a dead disk fails the retries.
    */
   private async durabilityLost(e: unknown): Promise<void> {
-    if (!this.orderedActive || !this.guard || this.loss) return;
+    // A commit that comes after close (a write marked ahead, say) lost nothing: close synced.
+    if (!this.orderedActive || !this.guard || this.loss || e instanceof JournalClosedError) return;
     const pages = new Set([...this.unsyncedPages, ...this.cache.dirtyPages()]);
     this.cache.redirty(pages);
     const at = Date.now();

@@ -234,6 +234,19 @@ describe('durability loss (ordered mode): the guard', () => {
     assert.deepEqual(guard.losses[0]!.pages, [], 'nothing acknowledged was at risk');
   });
 
+  test('a commit after close is no durability loss', async () => {
+    const io = new MemoryIo();
+    const j = await newJournal(io, 'ordered');
+    const guard = new MemoryGuard();
+    j.setDurabilityGuard(guard);
+    await j.record(5, 5)!;
+    const closing = j.close({ imageMtimeNs: 1n });
+    j.markAhead(7, 9); // queued behind the close
+    await closing;
+    await flush();
+    assert.equal(guard.losses.length, 0);
+  });
+
   test('strict mode never needs the guard', async () => {
     const io = new MemoryIo();
     const j = await newJournal(io, 'strict');
