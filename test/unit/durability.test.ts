@@ -240,11 +240,15 @@ describe('durability loss (ordered mode): the guard', () => {
     const guard = new MemoryGuard();
     j.setDurabilityGuard(guard);
     await j.record(5, 5)!;
+    io.hold('datasync');
     const closing = j.close({ imageMtimeNs: 1n });
-    j.markAhead(7, 9); // queued behind the close
+    await io.waitForPending('datasync'); // close has taken its snapshot and is syncing it
+    j.markAhead(7, 9); // marked after that snapshot: its commit runs once the journal is closed
+    io.unhold('datasync');
     await closing;
     await flush();
-    assert.equal(guard.losses.length, 0);
+    assert.equal(j.isClosed, true);
+    assert.equal(guard.losses.length, 0, 'a commit refused because the journal is closed was reported as a disk failure');
   });
 
   test('strict mode never needs the guard', async () => {
