@@ -221,7 +221,8 @@ export function encodeHeader(h: JournalHeader): Buffer {
     buf.writeBigUInt64LE(BigInt(h.lastCheckpointAt), H_LAST_CHECKPOINT_AT);
     buf.writeBigUInt64LE(BigInt(h.generationAt), H_GENERATION_AT);
   }
-  if (h.version >= 3) buf.write(h.fsIdentity.slice(0, FS_IDENTITY_BYTES), H_FS_IDENTITY, FS_IDENTITY_BYTES, 'latin1');
+  // `?? ''`: callers outside TypeScript (scripts/make-golden.mjs) may leave the field out.
+  if (h.version >= 3) buf.write((h.fsIdentity ?? '').slice(0, FS_IDENTITY_BYTES), H_FS_IDENTITY, FS_IDENTITY_BYTES, 'latin1');
   buf.writeUInt32LE(checksum(buf, H_CRC), H_CRC);
   return buf;
 }
