@@ -132,7 +132,7 @@ const v3Header = {
   createdAt: 1_700_000_000_000, bootId: BOOT_ID, imagePath: '/images/golden3.img',
   sequence: 12n, state: 'clean', updatedAt: 1_700_001_200_000, imageMtimeNs: 1_700_001_199_000_000_007n, pid: 0,
   epoch: 3, lastCheckpointAt: 1_700_001_100_000, generationAt: 1_700_000_100_000,
-  bitmapPagesWritten: 2, eraIndexPagesWritten: 1,
+  bitmapPagesWritten: 2, eraIndexPagesWritten: 1, fsIdentity: 'unique:2147483676',
 };
 // The header before it: the activation, when only page 0 and the index page were counted.
 const v3Older = { ...v3Header, sequence: 11n, state: 'active', updatedAt: 1_700_001_000_000, imageMtimeNs: 0n, pid: 4242, bitmapPagesWritten: 1 };

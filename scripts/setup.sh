@@ -2,7 +2,8 @@
 # Installs what trackfs needs, then its npm dependencies, then builds it. Idempotent.
 #   scripts/setup.sh          runtime: libfuse2 (fuse-native links it) and fuse (fusermount); a C
 #                             toolchain and libfuse-dev for trackfs's own addon (native/)
-#   scripts/setup.sh --test   also what the tests use: bats, e2fsprogs, util-linux (losetup)
+#   scripts/setup.sh --test   also what the tests use: bats, e2fsprogs, util-linux (losetup),
+#                             xfsprogs (the journal's disk failing under a writer: xfs_io shutdown)
 # Installs Debian packages with apt-get when they are missing and we are root; otherwise says
 # exactly what to install and stops.
 set -euo pipefail
@@ -24,6 +25,7 @@ case "$(uname -s)" in
       command -v bats >/dev/null 2>&1 || missing+=(bats)
       command -v mkfs.ext4 >/dev/null 2>&1 || missing+=(e2fsprogs)
       command -v losetup >/dev/null 2>&1 || missing+=(util-linux)
+      { command -v xfs_io || [ -x /usr/sbin/xfs_io ] || [ -x /sbin/xfs_io ]; } >/dev/null 2>&1 || missing+=(xfsprogs)
     fi
     if [ "${#missing[@]}" -gt 0 ]; then
       if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

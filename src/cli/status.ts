@@ -3,12 +3,27 @@ import { askMount, resolveTarget } from './target.js';
 import { offlineStatus } from '../offline/journal-file.js';
 import { formatSize, formatSizeShort } from '../util/size.js';
 import { EXIT } from './errors.js';
+import { printable } from '../util/printable.js';
 import type { JournalStatus, MountStatus } from '../control/protocol.js';
 
 type Status = MountStatus | JournalStatus;
 
 function row(label: string, value: unknown): string {
   return `${label.padEnd(13)}${value}`;
+}
+
+/** What status says of a journal disk that failed before changes were synced (ordered mode). */
+function durabilityLines(s: MountStatus): string[] {
+  const lines: string[] = [];
+  const loss = s.durabilityLoss;
+  if (loss) {
+    const failed = `the journal's disk failed at ${loss.at} before changes were synced (${printable(loss.error)})`;
+    lines.push(row('disk failure', loss.record
+      ? `${failed}; ${loss.clusters} cluster(s) kept in ${loss.record}${loss.restoredAt ? `; durable in the journal again since ${loss.restoredAt}` : ''}`
+      : `${failed}; the record of them could not be written (${printable(loss.recordError ?? 'unknown')})`));
+  }
+  if (s.durabilityRecords) lines.push(row('state dir', `durability records ${printable(s.durabilityRecords)}`));
+  return lines;
 }
 
 export function formatStatus(s: Status): string {
@@ -37,7 +52,8 @@ export function formatStatus(s: Status): string {
   if (s.latestCheckpoint) {
     lines.push(row('checkpoint', s.lastCheckpointAt ? `${s.latestCheckpoint} at ${s.lastCheckpointAt}` : `none yet (${s.latestCheckpoint} is the start of the history)`));
   }
-  lines.push(row('trusted', s.trusted ? 'yes' : `NO: ${s.reason ?? 'unknown reason'}`));
+  lines.push(row('trusted', s.trusted ? 'yes' : `NO: ${printable(s.reason ?? 'unknown reason')}`));
+  if (s.source === 'mount') lines.push(...durabilityLines(s));
   if (s.source === 'mount') {
     lines.push(row('last commit', `${s.lastCommitAt ?? 'none yet'} (${s.commits} commits, ${s.syncs} syncs)`));
     lines.push(row('open', `${s.openHandles} descriptor(s), ${s.inFlight} request(s) in flight`));

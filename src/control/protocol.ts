@@ -15,6 +15,7 @@
 import type { ChangesSummary, Extent } from '../journal/changes.js';
 import type { Durability, JournalState } from '../journal/format.js';
 import type { MountState } from '../mount/lifecycle.js';
+import type { DurabilityLossView } from '../mount/durability.js';
 
 /** A journal error as status shows it. */
 export interface ReportedError {
@@ -59,6 +60,10 @@ export interface MountStatus {
   imageErrors: number;
   /** Calls on the backing that never returned (a stalled device); the daemon exits by SIGKILL. */
   stuckCalls: number;
+  /** Ordered mode: the last time the journal's disk failed before changes were synced (null: never). */
+  durabilityLoss: DurabilityLossView | null;
+  /** Why durability records cannot be kept, when they cannot. */
+  durabilityRecords?: string;
   lastError: ReportedError | null;
   openHandles: number;
   inFlight: number;

@@ -74,6 +74,7 @@ const MAX_IMAGE_SIZE = BigInt(Number.MAX_SAFE_INTEGER);
 const MAX_EPOCH = 0xffff_fffe;
 /** C0 controls, DEL and C1 controls: what a terminal may act on rather than print. */
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+const FS_IDENTITY_BYTES = 64;
 
 export type JournalState = 'clean' | 'active' | 'untrusted';
 export type Durability = 'strict' | 'ordered';
@@ -119,6 +120,12 @@ export interface JournalHeader {
   bitmapPagesWritten: number;
   /** Version 3: era index pages written in the current generation, counted the same way. */
   eraIndexPagesWritten: number;
+  /**
+   * Version 3: the mount of the journal's file system when the journal was last activated
+   * (`unique:<n>`, `reused:<n>`; empty = unknown). Another one at recovery means the file system
+   * was unmounted since, or its disk failed: its page cache, and what was not synced, is gone.
+   */
+  fsIdentity: string;
 }
 
 export class JournalFormatError extends Error {
@@ -217,9 +224,10 @@ const H_IMAGE_PATH = 638; // up to 2048 bytes UTF-8
 const H_EPOCH = 2688; // u32
 const H_LAST_CHECKPOINT_AT = 2696; // u64 ms
 const H_GENERATION_AT = 2704; // u64 ms
-// Version 3 and later; zero before. Offsets up to 2775 are this version's; 2776 on are not.
+// Version 3 and later; zero before. 
 const H_BITMAP_PAGES_WRITTEN = 2712; // u32
 const H_ERA_INDEX_PAGES_WRITTEN = 2716; // u32
+const H_FS_IDENTITY = 2776; // 64 bytes printable ASCII, NUL padded
 
 function truncateUtf8(s: string, max: number): Buffer {
   let b = Buffer.from(s, 'utf8');
@@ -270,6 +278,8 @@ export function encodeHeader(h: JournalHeader): Buffer {
   if (h.version >= 3) {
     buf.writeUInt32LE(h.bitmapPagesWritten, H_BITMAP_PAGES_WRITTEN);
     buf.writeUInt32LE(h.eraIndexPagesWritten, H_ERA_INDEX_PAGES_WRITTEN);
+    // `?? ''`: callers outside TypeScript (scripts/make-golden.mjs) may leave the field out.
+    buf.write((h.fsIdentity ?? '').slice(0, FS_IDENTITY_BYTES), H_FS_IDENTITY, FS_IDENTITY_BYTES, 'latin1');
   }
   buf.writeUInt32LE(checksum(buf, H_CRC), H_CRC);
   return buf;
@@ -314,12 +324,13 @@ function textField(slot: Buffer, lenAt: number, at: number, max: number, field: 
 }
 
 /** The boot id: printable ASCII, then NUL padding only. */
-function bootIdField(slot: Buffer): string {
-  const raw = slot.subarray(H_BOOT_ID, H_BOOT_ID + BOOT_ID_BYTES);
-  const end = raw.indexOf(0) < 0 ? BOOT_ID_BYTES : raw.indexOf(0);
-  for (let i = 0; i < BOOT_ID_BYTES; i++) {
+/** A fixed-size field of printable ASCII padded with NULs (the boot id, the file system's identity). */
+function asciiField(slot: Buffer, offset: number, size: number, field: string): string {
+  const raw = slot.subarray(offset, offset + size);
+  const end = raw.indexOf(0) < 0 ? size : raw.indexOf(0);
+  for (let i = 0; i < size; i++) {
     const b = raw[i]!;
-    if (i < end ? b < 0x21 || b > 0x7e : b !== 0) throw badField('bootId', 'is not printable ASCII padded with NULs');
+    if (i < end ? b < 0x21 || b > 0x7e : b !== 0) throw badField(field, 'is not printable ASCII padded with NULs');
   }
   return raw.toString('latin1', 0, end);
 }
@@ -352,7 +363,7 @@ export function decodeHeader(buf: Buffer): JournalHeader {
   const updatedAt = timeField(slot, H_UPDATED_AT, 'updatedAt');
   // imageMtimeNs is only compared with the image's mtime, never shown: any value is one.
   const pid = u32Within(slot, H_PID, 'pid', 0, MAX_PID);
-  const bootId = bootIdField(slot);
+  const bootId = asciiField(slot, H_BOOT_ID, BOOT_ID_BYTES, 'bootId');
   const reason = textField(slot, H_REASON_LEN, H_REASON, MAX_REASON_BYTES, 'reason');
   const imagePath = textField(slot, H_IMAGE_PATH_LEN, H_IMAGE_PATH, MAX_IMAGE_PATH_BYTES, 'imagePath');
   const epoch = version >= 2 ? u32Within(slot, H_EPOCH, 'epoch', 1, MAX_EPOCH) : 1;
@@ -361,6 +372,7 @@ export function decodeHeader(buf: Buffer): JournalHeader {
   const pages = pageCountFor(clusterCountFor(imageSize, clusterSize));
   const bitmapPagesWritten = version >= 3 ? u32Within(slot, H_BITMAP_PAGES_WRITTEN, 'bitmapPagesWritten', 0, pages) : 0;
   const eraIndexPagesWritten = version >= 3 ? u32Within(slot, H_ERA_INDEX_PAGES_WRITTEN, 'eraIndexPagesWritten', 0, eraIndexPageCount(pages)) : 0;
+  const fsIdentity = version >= 3 ? asciiField(slot, H_FS_IDENTITY, FS_IDENTITY_BYTES, 'fsIdentity') : '';
   return {
     version,
     sequence,
@@ -381,6 +393,7 @@ export function decodeHeader(buf: Buffer): JournalHeader {
     generationAt,
     bitmapPagesWritten,
     eraIndexPagesWritten,
+    fsIdentity,
   };
 }
 

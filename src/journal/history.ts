@@ -139,11 +139,13 @@ export class EraHistory {
   }
 
   /**
-   * Writes the unfolded bits of `pages` into their era pages and the index. The caller makes the
-   * writes durable (fdatasync) before any of these pages is rewritten. On success the pages are
-   * no longer unfolded.
+   * Writes the unfolded bits of `pages` into their era pages and the index, and returns what makes
+   * them folded in memory. The caller calls it only once the writes are durable (fdatasync), and
+   * before any of these pages is rewritten: a failed fdatasync may have dropped the writes (fsync
+   * errors are sticky-once), and the pages must then stay unfolded so the next commit folds them
+   * again (folding is a max, so folding twice changes nothing).
    */
-  async fold(pages: readonly number[], generation: string): Promise<void> {
+  async fold(pages: readonly number[], generation: string): Promise<() => void> {
     const block = Buffer.alloc(ERA_BLOCK_BYTES);
     const touchedIndexPages = new Set<number>();
     const newFolded = new Map<number, number>();
@@ -177,10 +179,12 @@ export class EraHistory {
       }
       await this.io.write(encodeMetaPage(index, 'era-index', q, generation, entries), eraIndexOffset(this.pageCount, q));
     }
-    for (const [p, e] of newFolded) {
-      this.foldedForWrite()[p] = e;
-      this.unfolded.delete(p);
-    }
+    return () => {
+      for (const [p, e] of newFolded) {
+        this.foldedForWrite()[p] = e;
+        this.unfolded.delete(p);
+      }
+    };
   }
 
   /**

@@ -4,7 +4,7 @@
  * fault in exactly the call they mean to break.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, type BigIntStats } from 'node:fs';
 
 export interface JournalIo {
   read(buf: Buffer, position: number): Promise<number>;
@@ -59,6 +59,15 @@ export class FileJournalIo implements JournalIo {
 
   close(): Promise<void> {
     return this.handle.close();
+  }
+
+  /** The descriptor, for facts Node.js does not give (fs-identity.ts). Valid until close(). */
+  get fd(): number {
+    return this.handle.fd;
+  }
+
+  stat(): Promise<BigIntStats> {
+    return this.handle.stat({ bigint: true });
   }
 }
 

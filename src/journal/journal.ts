@@ -17,8 +17,21 @@
  *
  * EPOCHS. A checkpoint ends the current epoch (see history.ts for where closed epochs live). The
  * bitmap in the page cache is always the current epoch's; a page whose bits on disk belong to a
- * closed epoch is folded into the era pages, durably, before its first rewrite in the new epoch:
- * that fold is part of the same commit, ahead of the page write, and nowhere else.
+ * closed epoch is folded into the era pages, durably (fdatasync, in both modes), before its first
+ * rewrite in the new epoch: that fold is part of the same commit, ahead of the page write, and
+ * nowhere else. So only the current epoch's bits ever wait in the page cache.
+ *
+ * FAILED FDATASYNC. fsync errors are sticky-once (Linux "fsyncgate"): after a failed fdatasync the
+ * kernel may have dropped the dirty pages, and a later fdatasync succeeds without them. So every
+ * page written since the last *successful* fdatasync is remembered, and a failed one makes all of
+ * them dirty again: the next commit rewrites them before it syncs. A fold whose fdatasync failed is
+ * not taken as done; the next commit folds again.
+ *
+ * DURABILITY LOSS (ordered mode). When a commit fails while pages written since the last good sync
+ * hold acknowledged bits, those bits may be gone from the disk with the data already on the image.
+ * The journal hands them to its guard (the daemon keeps them in a record off the journal's disk)
+ * and waits for it before it fails anyone: no writer, sync or close hears of the failure before
+ * the loss is recorded. Until the pages are durable again, every commit syncs.
  *
  * DAMAGE. A page that reads as zeros was either never written or lost; the file alone cannot say
  * which. So the file always has its full size (a shorter one was truncated; every header write
@@ -79,6 +92,30 @@ export interface CheckpointResult {
   rebased: boolean;
   /** Why the old generation could not be trusted (when rebased). */
   rebasedFrom?: string;
+}
+
+/** What the journal hands its guard when it may have lost acknowledged bits (ordered mode). */
+export interface DurabilityLoss {
+  generation: string;
+  epoch: number;
+  imageSize: number;
+  clusterSize: number;
+  /** When the first failure of this loss was seen (ms since the epoch). */
+  at: number;
+  error: JournalError;
+  /** Every page whose bits may be missing from the disk, with all the bits marked in it (copies). */
+  pages: { index: number; bits: Uint8Array }[];
+}
+
+/**
+ * Keeps the fact of a durability loss where the journal's own failing disk cannot lose it. Called
+ * on the journal's serial queue, so nothing is committed (or failed) meanwhile.
+ */
+export interface DurabilityGuard {
+  /** Make the loss durable; throw if it cannot be (the journal then distrusts itself). */
+  lost(loss: DurabilityLoss): Promise<void>;
+  /** What was reported lost for `generation` is durable in the journal again (or moot: reset). */
+  restored(generation: string): Promise<void>;
 }
 
 export class HistoryUnavailableError extends Error {
@@ -143,8 +180,18 @@ export class Journal {
   private fullSize = false;
   private queue: Promise<unknown> = Promise.resolve();
   private nextBatch: Batch | null = null;
-  /** Ordered mode: pages written since the last fdatasync. */
-  private unsynced = false;
+  /** Bitmap pages written since the last successful fdatasync: a failed one may have dropped them. */
+  private readonly unsyncedPages = new Set<number>();
+  /** Activated in ordered mode by this process: commits are acknowledged before they are synced. */
+  private orderedActive = false;
+  private guard: DurabilityGuard | null = null;
+  /**
+   * An outstanding durability loss: reported to the guard (or merged from its record at recovery)
+   * and not yet durable in the journal again. Its pages were made dirty; once none is dirty and an
+   * fdatasync succeeded, the loss is repaired. Meanwhile every commit syncs, so nothing
+   * acknowledged depends on the page cache of a disk that has failed once.
+   */
+  private loss: { generation: string; at: number; pages: Set<number> } | null = null;
   private closed = false;
   private autoSyncTimer: NodeJS.Timeout | null = null;
 
@@ -183,6 +230,7 @@ export class Journal {
       generationAt: now,
       bitmapPagesWritten: 0,
       eraIndexPagesWritten: 0,
+      fsIdentity: '',
     };
     const journal = new Journal(io, header);
     // Sparse: pages cost disk only once written.
@@ -250,9 +298,27 @@ export class Journal {
   get durability(): Durability { return this.header.durability; }
   get epoch(): number { return this.header.epoch; }
   get isClosed(): boolean { return this.closed; }
+  /** A durability loss is outstanding (see `loss`). */
+  get lossOutstanding(): boolean { return this.loss !== null; }
   headerSnapshot(): Readonly<JournalHeader> { return { ...this.header }; }
   /** Clusters marked in the current epoch (recorded or being recorded). */
   changedClusterCount(): number { return this.cache.marked.countSet(); }
+
+  /** The guard a durability loss is handed to (the daemon's record keeper); null: none. */
+  setDurabilityGuard(guard: DurabilityGuard | null): void {
+    this.guard = guard;
+  }
+
+  /**
+   * Recovery: bits a durability record kept for pages the disk may have lost. They are merged into
+   * the current epoch (a cluster changed in it was changed since every checkpoint of it) and
+   * rewritten by the next commit; the loss stays outstanding until that commit is synced, and the
+   * guard is then told it is restored.
+   */
+  mergeLostPages(pages: readonly { index: number; bits: Uint8Array }[]): void {
+    for (const { index, bits } of pages) this.cache.mergePage(index, bits);
+    this.loss = { generation: this.header.generation, at: Date.now(), pages: new Set(pages.map((p) => p.index)) };
+  }
 
   /* ------------------------------------------------------- the write-ahead path ---- */
 
@@ -292,7 +358,7 @@ export class Journal {
       const b = (batch = this.nextBatch = newBatch());
       this.enqueue(() => {
         this.nextBatch = null;
-        return this.commitPages(this.header.durability === 'strict');
+        return this.commitPages(this.header.durability === 'strict' || this.loss !== null);
       }).then(b.resolve, b.reject);
     }
     return batch.promise;
@@ -307,10 +373,11 @@ export class Journal {
   /* ---------------------------------------------------------- state changes ---- */
 
   /**
-   * Makes the journal active before any write is served: rewrites damaged pages and records the
-   * mode, the boot and the daemon, durably. An untrusted journal stays untrusted.
+   * Makes the journal active before any write is served: rewrites damaged pages (and bits merged
+   * from a durability record) and records the mode, the boot, the daemon and the identity of the
+   * journal's file system (fs-identity.ts), durably. An untrusted journal stays untrusted.
    */
-  activate(params: { durability: Durability; bootId: string; pid: number; imagePath: string }): Promise<void> {
+  activate(params: { durability: Durability; bootId: string; pid: number; imagePath: string; fsIdentity?: string }): Promise<void> {
     return this.enqueue(async () => {
       await this.restoreFileSize();
       await this.commitPages(true);
@@ -323,7 +390,9 @@ export class Journal {
         bootId: params.bootId,
         pid: params.pid,
         imagePath: params.imagePath,
+        fsIdentity: params.fsIdentity ?? '',
       });
+      this.orderedActive = params.durability === 'ordered';
     });
   }
 
@@ -338,7 +407,7 @@ export class Journal {
       this.cache.reset();
       this.history.reset();
       this.io.resetGeneration();
-      this.unsynced = false;
+      this.unsyncedPages.clear();
       const now = Date.now();
       await this.writeHeader({ generation: newGeneration(), state: this.header.state === 'clean' ? 'clean' : 'active', reason: '', epoch: 1, lastCheckpointAt: 0, generationAt: now });
     });
@@ -367,7 +436,9 @@ export class Journal {
         await this.writeHeader(changes);
         this.cache.reset();
         this.history.reset();
-        this.unsynced = false;
+        this.unsyncedPages.clear();
+        // A loss of the old generation is moot: nothing of it is trusted any more.
+        if (this.loss) await this.lossRepaired();
         return { generation: this.header.generation, checkpoint: 0, at, rebased: true, rebasedFrom };
       }
       const closed = this.header.epoch;
@@ -441,11 +512,14 @@ export class Journal {
     await this.io.close().catch(() => {});
   }
 
-  /** Ordered mode: fdatasync at most every intervalMs while there is something unsynced. */
+  /**
+   * Ordered mode: fdatasync at most every intervalMs while there is something unsynced, or dirty
+   * (a failed commit's pages: retried, so the mount recovers by itself when the disk does).
+   */
   startAutoSync(intervalMs: number, onError: (e: unknown) => void): void {
     this.stopAutoSync();
     this.autoSyncTimer = setInterval(() => {
-      if (this.unsynced && !this.closed) this.sync().catch(onError);
+      if (!this.closed && (this.unsyncedPages.size > 0 || this.cache.dirtyCount() > 0)) this.sync().catch(onError);
     }, intervalMs);
     this.autoSyncTimer.unref();
   }
@@ -467,27 +541,31 @@ export class Journal {
   private async commitPages(sync: boolean): Promise<void> {
     // The snapshot is taken before the first await: everything marked until now is in it.
     const snaps = this.cache.takeSnapshot(this.header.generation, this.header.epoch);
-    if (snaps.length === 0 && !(sync && this.unsynced)) return;
+    if (snaps.length === 0 && !(sync && this.unsyncedPages.size > 0)) return;
     try {
       if (this.closed) throw new JournalClosedError();
-      // History before the page: a page holding a closed epoch's bits is folded, and (strict) the
-      // fold is durable, before the page is overwritten with the new epoch's bits.
+      // History before the page: a page holding a closed epoch's bits is folded, and the fold is
+      // durable, before the page is overwritten with the new epoch's bits. Once per page per
+      // epoch, so ordered mode pays this fdatasync too: only the current epoch is ever at risk.
       const folds = snaps.filter((s) => this.history.needsFold(s.index)).map((s) => s.index);
       if (folds.length > 0) {
-        await this.history.fold(folds, this.header.generation);
-        if (sync) await this.io.datasync();
+        const folded = await this.history.fold(folds, this.header.generation);
+        await this.datasync();
+        folded();
         this.stats.folds += folds.length;
       }
       // Wait for every write to settle before failing: a write still in flight must not land after
       // the retry of its page by the next commit (it would roll the page back on disk).
       const writes = await Promise.allSettled(snaps.map((s) => this.io.write(s.bytes, pageOffset(s.index))));
+      writes.forEach((w, i) => { if (w.status === 'fulfilled') this.pageWritten(snaps[i]!.index); });
       const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
       if (failed) throw failed.reason;
-      if (sync) await this.io.datasync();
+      if (sync) await this.datasync();
     } catch (e) {
       this.cache.commitFailed(snaps);
-      if (snaps.length > 0) this.unsynced = true;
       this.stats.failedCommits++;
+      // Recorded before anyone hears of the failure (the waiters of this batch reject after this).
+      await this.durabilityLost(e);
       this.stats.lastError = describeError(e);
       throw e;
     }
@@ -495,11 +573,81 @@ export class Journal {
     this.stats.commits++;
     this.stats.pagesWritten += snaps.length;
     this.stats.lastCommitAt = Date.now();
-    if (sync) {
-      this.stats.syncs++;
-      this.unsynced = false;
-    } else if (snaps.length > 0) {
-      this.unsynced = true;
+    if (sync) this.stats.syncs++;
+  }
+
+  private pageWritten(index: number): void {
+    this.unsyncedPages.add(index);
+  }
+
+  /**
+   * fdatasync of the journal. On failure, every page written since the last good one is dirty
+   * again (sticky-once errors: a later fdatasync would succeed without them). On success, an
+   * outstanding loss whose pages have all been rewritten since is repaired.
+   */
+  private datasync(): Promise<void> {
+    return this.synced(() => this.io.datasync());
+  }
+
+  /** Runs an fdatasync of the journal's file under the rule above (datasync, or a header's own). */
+  private async synced(sync: () => Promise<void>): Promise<void> {
+    try {
+      await sync();
+    } catch (e) {
+      this.cache.redirty(this.unsyncedPages);
+      throw e;
+    }
+    this.unsyncedPages.clear();
+    if (this.loss && ![...this.loss.pages].some((p) => this.cache.isDirty(p))) await this.lossRepaired();
+  }
+
+  /**
+   * A write or sync of an ordered-mode journal failed: the pages written since the last good sync
+   * hold acknowledged bits whose data may be on the image already. Hand them (and every page still
+   * dirty, which costs nothing) to the guard before the failure is reported; with none, the record
+   * still says that nothing acknowledged was at risk from then on. Strict mode acknowledges nothing
+   * unsynced; nor does any commit while a loss is outstanding (they sync), so a loss is reported
+   * once, however often a dead disk fails the retries.
+   */
+  private async durabilityLost(e: unknown): Promise<void> {
+    // A commit that comes after close (a write marked ahead, say) lost nothing: close synced.
+    if (!this.orderedActive || !this.guard || this.loss || e instanceof JournalClosedError) return;
+    const pages = new Set([...this.unsyncedPages, ...this.cache.dirtyPages()]);
+    this.cache.redirty(pages);
+    const at = Date.now();
+    this.loss = { generation: this.header.generation, at, pages };
+    const copies = [...pages].sort((a, b) => a - b).flatMap((index) => {
+      const bits = this.cache.marked.page(index);
+      return bits ? [{ index, bits: new Uint8Array(bits) }] : [];
+    });
+    try {
+      await this.guard.lost({
+        generation: this.header.generation,
+        epoch: this.header.epoch,
+        imageSize: this.header.imageSize,
+        clusterSize: this.header.clusterSize,
+        at,
+        error: describeError(e),
+        pages: copies,
+      });
+    } catch (guardError) {
+      // Nowhere to keep the bits: the journal can no longer vouch for itself (kept in memory even
+      // if the header cannot be written, as markUntrusted does).
+      const reason = `the journal's disk failed at ${new Date(at).toISOString()} before changes were synced (${describeError(e).code}), and the record of those changes could not be kept (${(guardError as Error).message}): changes not yet synced may be lost`;
+      this.header = { ...this.header, state: 'untrusted', reason };
+      await this.writeHeader({ state: 'untrusted', reason }).catch(() => {});
+    }
+  }
+
+  /** The outstanding loss is durable in the journal again (or moot): the guard may forget it. */
+  private async lossRepaired(): Promise<void> {
+    const loss = this.loss;
+    if (!loss) return;
+    try {
+      await this.guard?.restored(loss.generation);
+      if (this.loss === loss) this.loss = null;
+    } catch {
+      // The record stays; so does the loss (commits keep syncing), and the next good sync retries.
     }
   }
 
@@ -517,11 +665,13 @@ export class Journal {
       if (this.closed) throw new JournalClosedError();
       await this.restoreFileSize();
       await this.file.write(encodeHeader(next), headerSlotFor(next.sequence) * HEADER_SLOT_SIZE);
-      await this.file.datasync();
+      // Straight to the file: a sync through the page count would write a header again.
+      await this.synced(() => this.file.datasync());
     } catch (e) {
-      this.stats.lastError = describeError(e);
       // In memory the journal is untrusted even if the disk could not be told.
       if (changes.state === 'untrusted') this.header = { ...this.header, state: 'untrusted', reason: changes.reason ?? '' };
+      await this.durabilityLost(e);
+      this.stats.lastError = describeError(e);
       throw e;
     }
     this.header = next;

@@ -8,10 +8,13 @@ import { ErrnoError } from '../util/errno.js';
 import { processAlive } from '../util/process.js';
 import { formatSizeShort } from '../util/size.js';
 import { currentBootId } from '../util/boot-id.js';
-import { JournalFormatError } from './format.js';
+import { stateDir } from '../util/state-dir.js';
+import { JournalFormatError, type JournalHeader } from './format.js';
 import { FileJournalIo, FaultInjectingIo, type JournalIo } from './journal-io.js';
 import { Journal, soundLoadReport, type CheckpointResult, type LoadReport } from './journal.js';
-import { assessJournal, type ImageState, type Verdict } from './recovery.js';
+import { assessJournal, type ImageState, type OrderedFacts, type Verdict } from './recovery.js';
+import { lookupRecord, removeRecord, type RecordLookup } from './durability-record.js';
+import { compareFsIdentity, fsIdentityOf } from './fs-identity.js';
 
 export const DEFAULT_CLUSTER_SIZE = 64 * 1024;
 
@@ -23,6 +26,47 @@ export interface OpenedJournal {
   created: boolean;
   report: LoadReport;
   bootId: string;
+  /** The journal file's mount now (fs-identity.ts), for the header at activation. */
+  fsIdentity: string;
+  /** The journal file's device and inode numbers (a durability record names them). */
+  file: { dev: bigint; ino: bigint };
+}
+
+/**
+ * The facts the ordered-mode recovery rules need (recovery.ts), gathered in the order of the
+ * rules, each only when the ones before did not decide. Null when they do not apply: the journal
+ * is not an ordered one left active on this boot.
+ */
+async function orderedFacts(h: Readonly<JournalHeader>, bootId: string, file: FileJournalIo): Promise<OrderedFacts | null> {
+  if (h.state !== 'active' || h.durability !== 'ordered' || !h.bootId || h.bootId !== bootId) return null;
+  const st = await file.stat();
+  const notes: string[] = [];
+  let record: RecordLookup;
+  const uid = process.geteuid?.();
+  if (uid !== undefined && st.uid !== BigInt(uid)) {
+    // Its daemon ran as that user and kept its records in that user's state directory.
+    record = { kind: 'unusable', why: `the journal belongs to uid ${st.uid}, whose durability records this user (uid ${uid}) does not keep; read it as that user` };
+  } else {
+    record = await lookupRecord(stateDir(), h.generation);
+    if (record.kind === 'found' && record.record.journal.inode !== String(st.ino)) {
+      notes.push(`ignored ${record.path}: it is about another journal file of this generation (inode ${record.record.journal.inode}, this one is ${st.ino})`);
+      record = { kind: 'none' };
+    }
+  }
+  if (record.kind !== 'none') return { record, notes };
+  const fsIdentity = await fsIdentityOf(file.fd);
+  if (compareFsIdentity(h.fsIdentity, fsIdentity) === 'different') return { record, fsIdentity, notes };
+  // An unseen write-back error is reported to the first fdatasync of any descriptor.
+  const syncError = await file.datasync().then(() => null, (e: NodeJS.ErrnoException) => `${e.code ?? 'error'}: ${e.message}`);
+  return { record, fsIdentity, syncError, notes };
+}
+
+/** Judges a loaded journal and merges the bits of a durability record the verdict counts on. */
+async function judge(journal: Journal, report: LoadReport, bootId: string, image: ImageState | null, file: FileJournalIo): Promise<Verdict> {
+  const h = journal.headerSnapshot();
+  const verdict = assessJournal(h, report, bootId, image, await orderedFacts(h, bootId, file));
+  if (verdict.merge) journal.mergeLostPages(verdict.merge.record.pages);
+  return verdict;
 }
 
 
@@ -51,7 +95,7 @@ function hooked(io: JournalIo): { io: JournalIo; faults: FaultInjectingIo | null
   return { io: faults, faults };
 }
 
-async function openIo(path: string, create: boolean, readOnly = false): Promise<JournalIo> {
+async function openIo(path: string, create: boolean, readOnly = false): Promise<FileJournalIo> {
   try {
     return await FileJournalIo.open(path, { create, readOnly });
   } catch (e) {
@@ -72,15 +116,23 @@ export async function openJournalForMount(params: {
 }): Promise<OpenedJournal> {
   const { path, image } = params;
   const bootId = await currentBootId();
-  const fresh = async ({ io, faults }: { io: JournalIo; faults: FaultInjectingIo | null }): Promise<OpenedJournal> => {
+  const identify = async (file: FileJournalIo) => {
+    const st = await file.stat();
+    return { fsIdentity: await fsIdentityOf(file.fd), file: { dev: st.dev, ino: st.ino } };
+  };
+  const fresh = async (file: FileJournalIo, { io, faults }: { io: JournalIo; faults: FaultInjectingIo | null }): Promise<OpenedJournal> => {
     const journal = await Journal.create(io, { imageSize: image.size, clusterSize: params.clusterSize ?? DEFAULT_CLUSTER_SIZE, imagePath: image.path });
     const verdict: Verdict = { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: [] };
-    return { journal, faults, verdict, created: true, report: soundLoadReport(), bootId };
+    return { journal, faults, verdict, created: true, report: soundLoadReport(), bootId, ...(await identify(file)) };
   };
 
-  if (!existsSync(path)) return fresh(hooked(await openIo(path, true)));
+  if (!existsSync(path)) {
+    const file = await openIo(path, true);
+    return fresh(file, hooked(file));
+  }
 
-  const { io, faults } = hooked(await openIo(path, false));
+  const file = await openIo(path, false);
+  const { io, faults } = hooked(file);
   try {
     let loaded;
     try {
@@ -93,7 +145,7 @@ export async function openJournalForMount(params: {
         throw new ErrnoError('EINVAL', describeFormatError(path, e) + hint);
       }
       await io.truncate(0);
-      return await fresh({ io, faults });
+      return await fresh(file, { io, faults });
     }
     const { journal, report } = loaded;
     const h = journal.headerSnapshot();
@@ -110,16 +162,19 @@ export async function openJournalForMount(params: {
         throw new ErrnoError('EINVAL', `journal ${path} ${what}; use --reset-journal to start over`);
       }
       await journal.abandon();
-      const again = hooked(await openIo(path, false));
+      const file2 = await openIo(path, false);
+      const again = hooked(file2);
       await again.io.truncate(0);
-      return await fresh(again);
+      return await fresh(file2, again);
     }
     if (params.resetJournal) {
       await journal.reset();
-      return { journal, faults, verdict: { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: ['journal reset: new generation'] }, created: false, report, bootId };
+      // The old history is gone, and with it what a durability record of it was about.
+      await removeRecord(stateDir(), h.generation).catch(() => {});
+      return { journal, faults, verdict: { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: ['journal reset: new generation'] }, created: false, report, bootId, ...(await identify(file)) };
     }
-    const verdict = assessJournal(h, report, bootId, image);
-    return { journal, faults, verdict, created: false, report, bootId };
+    const verdict = await judge(journal, report, bootId, image, file);
+    return { journal, faults, verdict, created: false, report, bootId, ...(await identify(file)) };
   } catch (e) {
     await io.close().catch(() => {});
     throw e;
@@ -161,7 +216,7 @@ export async function openJournalOffline(path: string, lookImage: ImageLookup, w
   }
   const { facts, note } = h.imagePath ? await lookImage(h.imagePath) : { facts: null, note: 'the journal names no image' };
   const usable = facts && (facts.isBlockDevice || facts.size === h.imageSize) ? facts : null;
-  const verdict = assessJournal(h, report, bootId, usable);
+  const verdict = await judge(journal, report, bootId, usable, io);
   if (note) verdict.events.push(note);
   else if (facts && !usable) verdict.events.push(`image ${h.imagePath} now has ${facts.size} bytes, the journal is for ${h.imageSize}: not checked`);
   return { journal, verdict, liveOwner: 0, image: usable };
@@ -183,6 +238,8 @@ export async function checkpointJournalFile(path: string, lookImage: ImageLookup
       throw new ErrnoError('EIO', `journal ${path} is untrusted (${verdict.reason}) and its image ${h.imagePath || '(none recorded)'} cannot be checked, so it cannot be re-based`);
     }
     const result = await journal.checkpoint({ state: 'clean', imageMtimeNs: image?.isBlockDevice ? 0n : image?.mtimeNs ?? h.imageMtimeNs });
+    // Everything is durable in the journal now (merged bits included), or the history was re-based.
+    await removeRecord(stateDir(), h.generation).catch(() => {});
     return { result, verdict };
   } finally {
     await journal.abandon();

@@ -71,6 +71,29 @@ export class PageCache {
     for (const s of snaps) this.dirty.add(s.index);
   }
 
+  /** Pages whose writes may not reach the disk (a failed fdatasync): the next commit rewrites them. */
+  redirty(pages: Iterable<number>): void {
+    for (const index of pages) this.dirty.add(index);
+  }
+
+  isDirty(index: number): boolean {
+    return this.dirty.has(index);
+  }
+
+  dirtyPages(): IterableIterator<number> {
+    return this.dirty.values();
+  }
+
+  /**
+   * Bits kept elsewhere for a page the disk may have lost (a durability record): marked and
+   * recorded, and the page dirty so the next commit writes them back.
+   */
+  mergePage(index: number, bits: Uint8Array): void {
+    this.marked.orPage(index, bits);
+    this.recorded.orPage(index, bits);
+    this.dirty.add(index);
+  }
+
   /** Bits read back from disk at load are both marked and recorded. */
   loadPage(index: number, bits: Uint8Array): void {
     this.marked.orPage(index, bits);

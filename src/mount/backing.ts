@@ -27,6 +27,7 @@ import type { Logger } from '../util/logger.js';
 import { formatSizeShort } from '../util/size.js';
 import { BoundedSteps, whileProgressing } from './bounded.js';
 import { TIMEOUTS } from './timeouts.js';
+import type { DurabilityKeeper } from './durability.js';
 
 export interface BackingConfig {
   journal: string;
@@ -83,6 +84,8 @@ export class BackingOwner {
   constructor(
     private readonly config: BackingConfig,
     private readonly volume: Volume,
+    /** Keeps what an ordered journal could not sync off the journal's disk (durability.ts). */
+    readonly durability: DurabilityKeeper,
     private readonly log: Logger,
     private readonly events: BackingEvents,
   ) {}
@@ -120,6 +123,8 @@ export class BackingOwner {
     let image: ImageFile | null = null;
     try {
       const { journal, verdict } = opened;
+      this.durability.attach(opened.file);
+      journal.setDurabilityGuard(this.durability);
       for (const e of verdict.events) this.events.note(e);
       if (opened.created) this.events.note(`created journal ${c.journal} (cluster size ${formatSizeShort(journal.clusterSize)})`);
       if (verdict.newlyUntrusted) {
@@ -128,7 +133,8 @@ export class BackingOwner {
       }
       image = await ImageFile.open(facts, c.readOnly);
       if (!c.readOnly) {
-        await journal.activate({ durability: c.durability, bootId: opened.bootId, pid: process.pid, imagePath: facts.path });
+        await journal.activate({ durability: c.durability, bootId: opened.bootId, pid: process.pid, imagePath: facts.path, fsIdentity: opened.fsIdentity });
+        await this.durability.activated(journal.generation);
         if (c.durability === 'ordered') journal.startAutoSync(TIMEOUTS.orderedSyncMs, (e) => this.events.journalFailed(e));
       }
       const tracker: WriteTracker = c.trackingOff ? new UntrackedWrites() : new ChangeTracker(journal, c.markAhead);

@@ -31,6 +31,7 @@ import type { MountConfig } from './config.js';
 import { controlHandlers } from './control.js';
 import { probeImage } from './device-probe.js';
 import { FailureLog } from './failures.js';
+import { DurabilityKeeper } from './durability.js';
 import { Lifecycle, type MountState } from './lifecycle.js';
 import { MountWatch, type WatchedVolume } from './mount-watch.js';
 import { checkMountpoint } from './preflight.js';
@@ -82,12 +83,14 @@ export class MountDaemon {
       if (await sameFile(c.image, c.journal)) throw new ErrnoError('EINVAL', `journal ${c.journal} is the image itself`);
       const paths = this.#paths = mountPaths(this.#mountpoint);
       ensureRuntimeDir();
+      const durability = new DurabilityKeeper(c.journal, this.log, (e) => this.#failures.note(e));
+      if (c.durability === 'ordered' && !c.readOnly) durability.prepare();
 
       const volume = this.#volume = new Volume(facts.size, this.#lifecycle, {
         journalFailed: (e) => this.#journalFailed(e),
         imageFailed: (e, op) => this.#imageFailed(e, op),
       }, c.readOnly);
-      const backing = this.#backing = new BackingOwner(c, volume, this.log, {
+      const backing = this.#backing = new BackingOwner(c, volume, durability, this.log, {
         note: (e) => this.#failures.note(e),
         journalFailed: (e) => this.#journalFailed(e),
         progress: () => this.#watchdog?.refresh(),
@@ -302,6 +305,7 @@ export class MountDaemon {
       backingOpen: !!backing?.current,
       failures: this.#failures,
       stuckCalls: backing?.stuckCalls ?? 0,
+      durability: backing?.durability.status() ?? { durabilityLoss: null },
       openHandles: this.#volume?.openCount ?? 0,
       inFlight: this.#volume?.pendingRequests ?? 0,
     });

@@ -20,6 +20,7 @@ export interface StatusParts {
   backingOpen: boolean;
   failures: FailureLog;
   stuckCalls: number;
+  durability: Pick<MountStatus, 'durabilityLoss' | 'durabilityRecords'>;
   openHandles: number;
   inFlight: number;
 }
@@ -66,6 +67,7 @@ export function buildMountStatus(p: StatusParts): MountStatus {
     failedWrites: p.failures.journalFailures,
     imageErrors: p.failures.imageFailures,
     stuckCalls: p.stuckCalls,
+    ...p.durability,
     lastError: stats?.lastError ? { code: stats.lastError.code, message: stats.lastError.message, at: when(stats.lastError.at) ?? '' } : null,
     openHandles: p.openHandles,
     inFlight: p.inFlight,

@@ -31,6 +31,8 @@ tf_setup() {
   : > "$TF_TMP/.state/pids"
   : > "$TF_TMP/.state/loops"
   export TRACKFS_RUNTIME_DIR="$TF_TMP/run"
+  # Durability records (ordered mode) go to the test's own state directory, made by trackfs.
+  export TRACKFS_STATE_DIR="$TF_TMP/state"
   unset TRACKFS_DEBUG
   cd "$TF_TMP" || return 1
 }

@@ -232,6 +232,8 @@ export class Harness {
   readonly mnt: string;
   readonly volume: string;
   readonly runtimeDir: string;
+  /** TRACKFS_STATE_DIR of every command (created by trackfs when it first needs it). */
+  readonly stateDir: string;
   /** Daemon pids this harness started (from status after each mount). */
   private readonly daemons = new Set<number>();
   private readonly children = new Set<ChildProcess>();
@@ -248,6 +250,7 @@ export class Harness {
     this.mnt = join(dir, 'mnt');
     this.volume = join(this.mnt, 'volume');
     this.runtimeDir = join(dir, 'run');
+    this.stateDir = join(dir, 'state');
   }
 
   static async create(t: TestContext): Promise<Harness> {
@@ -283,7 +286,8 @@ export class Harness {
   }
 
   env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, TRACKFS_RUNTIME_DIR: this.runtimeDir, ...extra };
+    // The state directory (durability records) is the test's own too: never the user's real one.
+    const env: NodeJS.ProcessEnv = { ...process.env, TRACKFS_RUNTIME_DIR: this.runtimeDir, TRACKFS_STATE_DIR: this.stateDir, ...extra };
     delete env['NODE_TEST_CONTEXT'];
     delete env['TRACKFS_TEST_HOOKS'];
     if (extra['TRACKFS_TEST_HOOKS']) env['TRACKFS_TEST_HOOKS'] = extra['TRACKFS_TEST_HOOKS'];

@@ -80,6 +80,7 @@ const headerArb: fc.Arbitrary<JournalHeader> = fc.record({
   lastCheckpointAt: timeArb,
   generationAt: timeArb,
   imagePath: utf8Arb(2048),
+  fsIdentity: fc.oneof(fc.constant(''), fc.bigInt({ min: 0n, max: U64_MAX }).chain((n) => fc.constantFrom(`unique:${n}`, `reused:${n}`))),
 }, { noNullPrototype: true }).chain((h) => {
   const pages = pageCountFor(clusterCountFor(h.imageSize, h.clusterSize));
   return fc.record({
@@ -241,7 +242,7 @@ describe('header slots', () => {
     const h: JournalHeader = {
       version: 1, sequence: 5n, imageSize: 1 << 20, clusterSize: 65536, generation: '00'.repeat(16), state: 'clean', reason: '',
       durability: 'strict', createdAt: 1, updatedAt: 2, imageMtimeNs: 3n, bootId: '', pid: 0, imagePath: '',
-      epoch: 1, lastCheckpointAt: 0, generationAt: 1, bitmapPagesWritten: 0, eraIndexPagesWritten: 0,
+      epoch: 1, lastCheckpointAt: 0, generationAt: 1, bitmapPagesWritten: 0, eraIndexPagesWritten: 0, fsIdentity: '',
     };
     // A field out of range under a correct checksum.
     const withField = (write: (b: Buffer) => void): Buffer => {
@@ -265,7 +266,7 @@ describe('header slots', () => {
     const h: JournalHeader = {
       version: 1, sequence: 0x0102030405060708n, imageSize: 0x123456789, clusterSize: 65536, generation: '0123456789abcdef0123456789abcdef',
       state: 'untrusted', reason: 'why', durability: 'ordered', createdAt: 1000, updatedAt: 2000, imageMtimeNs: 3000n,
-      bootId: 'boot', pid: 4242, imagePath: '/p', epoch: 1, lastCheckpointAt: 0, generationAt: 1000, bitmapPagesWritten: 0, eraIndexPagesWritten: 0,
+      bootId: 'boot', pid: 4242, imagePath: '/p', epoch: 1, lastCheckpointAt: 0, generationAt: 1000, bitmapPagesWritten: 0, eraIndexPagesWritten: 0, fsIdentity: '',
     };
     const b = encodeHeader(h);
     assert.equal(b.toString('latin1', 0, 8), 'TRKFSJNL');
@@ -286,6 +287,28 @@ describe('header slots', () => {
     assert.equal(b.readUInt16LE(636), 2);
     assert.equal(b.toString('utf8', 638, 640), '/p');
     assert.ok(b.subarray(638 + 2).every((x) => x === 0), 'the rest of the slot is zero');
+  });
+
+  test('version 3: the journal file system\'s identity at offset 2776, 64 bytes NUL padded; not in older versions', () => {
+    const h: JournalHeader = {
+      version: 3, sequence: 9n, imageSize: 1 << 20, clusterSize: 65536, generation: '00'.repeat(16), state: 'active', reason: '',
+      durability: 'ordered', createdAt: 1, updatedAt: 2, imageMtimeNs: 0n, bootId: 'b', pid: 7, imagePath: '/i',
+      epoch: 1, lastCheckpointAt: 0, generationAt: 1, bitmapPagesWritten: 0, eraIndexPagesWritten: 0, fsIdentity: 'unique:2147483676',
+    };
+    const b = encodeHeader(h);
+    assert.equal(b.toString('latin1', 2776, 2776 + 64), 'unique:2147483676'.padEnd(64, '\0'));
+    assert.ok(b.subarray(2776 + 64).every((x) => x === 0), 'nothing after the field');
+    assert.deepEqual(decodeHeader(b), h);
+    // Version 2 does not have it: not written, read as unknown.
+    const v2 = encodeHeader({ ...h, version: 2 });
+    assert.ok(v2.subarray(2776, 2776 + 64).every((x) => x === 0));
+    assert.equal(decodeHeader(v2).fsIdentity, '');
+    // Not printable: a bad field, under a correct checksum.
+    const bad = Buffer.from(b);
+    bad[2776] = 0x07;
+    bad.writeUInt32LE(0, 12);
+    bad.writeUInt32LE(crc32(bad), 12);
+    expectFormatError(() => decodeHeader(bad), 'bad-field');
   });
 });
 

@@ -60,7 +60,7 @@ describe('golden journal, format version 3', () => {
     assert.equal(raw.length, 282624);
     assert.equal(raw.length, journalFileSize(IMAGE_SIZE, 4096));
     assert.equal(raw.length, 8192 + 2 * 4096 + 4096 + 2 * 32 * 4096);
-    assert.equal(createHash('sha256').update(raw).digest('hex'), '54f965a943162250b343474cb6d9ab080d326c239e626975a261db2815359051');
+    assert.equal(createHash('sha256').update(raw).digest('hex'), '03fb78ed6004c8764e8a79625775bac52412c3216c5db1e0adc08a8a034ffada');
   });
 
   test('raw bytes at fixed offsets', () => {
@@ -70,7 +70,9 @@ describe('golden journal, format version 3', () => {
     assert.equal(raw.readUInt32LE(2688), 3); // epoch
     assert.equal(raw.readUInt32LE(2712), 2); // bitmapPagesWritten
     assert.equal(raw.readUInt32LE(2716), 1); // eraIndexPagesWritten
-    assert.ok(raw.subarray(2720, HEADER_SLOT_SIZE).every((b) => b === 0), 'the rest of the slot is zero');
+    assert.ok(raw.subarray(2720, 2776).every((b) => b === 0), 'unused before fsIdentity');
+    assert.equal(raw.toString('latin1', 2776, 2776 + 17), 'unique:2147483676'); // fsIdentity
+    assert.ok(raw.subarray(2776 + 17, HEADER_SLOT_SIZE).every((b) => b === 0), 'NUL padding, then the rest of the slot is zero');
     assert.equal(raw.readUInt32LE(HEADER_SLOT_SIZE + 8), 3);
     assert.equal(raw.readBigUInt64LE(HEADER_SLOT_SIZE + 16), 11n);
     assert.equal(raw.readUInt32LE(HEADER_SLOT_SIZE + 2712), 1); // the older header counted one page
@@ -124,6 +126,7 @@ describe('golden journal, format version 3', () => {
       generationAt: 1_700_000_100_000,
       bitmapPagesWritten: 2,
       eraIndexPagesWritten: 1,
+      fsIdentity: 'unique:2147483676',
     });
     for (let slot = 0; slot < 2; slot++) {
       const bytes = raw.subarray(slot * HEADER_SLOT_SIZE, (slot + 1) * HEADER_SLOT_SIZE);

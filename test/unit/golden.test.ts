@@ -139,6 +139,8 @@ describe('golden journal, format version 1', () => {
       // Nor page counts (version 3): none is known to be written, which can be no more than is.
       bitmapPagesWritten: 0,
       eraIndexPagesWritten: 0,
+      // Before version 3 the journal's file system was not identified.
+      fsIdentity: '',
     });
     const older = decodeHeader(raw.subarray(HEADER_SLOT_SIZE, 2 * HEADER_SLOT_SIZE));
     assert.equal(older.sequence, 3n);

@@ -10,6 +10,10 @@
  *   covered; a datasync covers what was written before it was called), `processCrashImage()` is
  *   what survives the death of the process (every completed write: it is in the OS page cache).
  *   A write still held (pending) is in neither.
+ * - A failed datasync is sticky-once, as on Linux ("fsyncgate"): the writes it covered are dropped
+ *   from write-back (still readable, as the page cache keeps them, but never made durable unless
+ *   written again), and a later datasync succeeds without them. A fault injected by a wrapping
+ *   FaultInjectingIo never reaches this io, so it drops nothing: use `faultHook` or `failAt`.
  * - `faultHook` fails a single call by returning an errno code for it.
  */
 import type { JournalIo } from '../../../src/journal/journal-io.js';
@@ -33,6 +37,8 @@ export function errnoError(code: string, op: string): NodeJS.ErrnoException {
   return e;
 }
 
+type Mutation = { position: number; data: Buffer } | { truncate: number };
+
 export class MemoryIo implements JournalIo {
   private data: Buffer;
   private length: number;
@@ -43,8 +49,13 @@ export class MemoryIo implements JournalIo {
   readonly calls = { read: 0, write: 0, datasync: 0, truncate: 0, size: 0, close: 0 };
   /** Completed writes, in completion order (offset and length). */
   readonly writeLog: { position: number; length: number }[] = [];
-  /** Completed writes no datasync has covered yet: the disk may hold any subset of them. */
-  private unsynced: { position: number; data: Buffer }[] = [];
+  /**
+   * Completed writes and truncates no datasync has covered yet, in order: the disk may hold any
+   * subset of the writes. A failed datasync removes what it covered (dropped from write-back).
+   */
+  private unsynced: Mutation[] = [];
+  /** Writes a failed datasync dropped: readable now, lost at a power cut unless written again. */
+  dropped = 0;
   closed = false;
   /** Called at the start of each call; a returned errno code fails that call. */
   faultHook: ((op: MemOp, position: number) => string | null) | null = null;
@@ -87,12 +98,15 @@ export class MemoryIo implements JournalIo {
 
   async datasync(): Promise<void> {
     this.calls.datasync++;
-    // Covers what was written before the call.
-    const covered = this.contents();
-    const coveredWrites = this.unsynced.length;
+    // Covers what was written before the call (and was not dropped by a failed datasync since).
+    const covered = new Set(this.unsynced);
     return this.gate('datasync', -1, () => {
-      this.durable = covered;
-      this.unsynced = this.unsynced.slice(coveredWrites);
+      this.durable = applyMutations(this.durable, this.unsynced.filter((m) => covered.has(m)));
+      this.unsynced = this.unsynced.filter((m) => !covered.has(m));
+    }, () => {
+      // Sticky-once: the kernel marks the pages clean after the failed write-back.
+      this.dropped += this.unsynced.filter((m) => covered.has(m)).length;
+      this.unsynced = this.unsynced.filter((m) => !covered.has(m));
     });
   }
 
@@ -107,6 +121,7 @@ export class MemoryIo implements JournalIo {
       this.ensure(size);
       if (size < this.length) this.data.fill(0, size, this.length);
       this.length = size;
+      this.unsynced.push({ truncate: size });
     });
   }
 
@@ -128,17 +143,13 @@ export class MemoryIo implements JournalIo {
    * subset of them.
    */
   powerLossImageWith(landed: (i: number) => boolean): Buffer {
-    let image = Buffer.from(this.durable);
-    this.unsynced.forEach((w, i) => {
-      if (!landed(i)) return;
-      if (image.length < w.position + w.data.length) {
-        const grown = Buffer.alloc(w.position + w.data.length);
-        image.copy(grown);
-        image = grown;
-      }
-      w.data.copy(image, w.position);
-    });
-    return image;
+    const writes = this.unsynced.filter((m) => 'data' in m);
+    return applyMutations(this.durable, this.unsynced.filter((m) => !('data' in m) || landed(writes.indexOf(m))));
+  }
+
+  /** How many completed writes no datasync has covered (and none dropped): `landed`'s range. */
+  unsyncedWrites(): number {
+    return this.unsynced.filter((m) => 'data' in m).length;
   }
 
   /** Bytes that survive the death of the process: every completed write. */
@@ -206,10 +217,14 @@ export class MemoryIo implements JournalIo {
 
   /* ---------------------------------------------------------------- private ---- */
 
-  private gate<T>(op: MemOp, position: number, apply: () => T): Promise<T> {
+  /** Runs `apply` when the call completes; `failed` when it fails (a fault or failAt). */
+  private gate<T>(op: MemOp, position: number, apply: () => T, failed: () => void = () => {}): Promise<T> {
     if (this.closed) return Promise.reject(errnoError('EBADF', op));
     const code = this.faultHook?.(op, position) ?? null;
-    if (code) return Promise.reject(errnoError(code, op));
+    if (code) {
+      failed();
+      return Promise.reject(errnoError(code, op));
+    }
     if (!this.held.has(op)) return Promise.resolve().then(apply);
     return new Promise<T>((resolve, reject) => {
       const call: PendingCall = {
@@ -221,6 +236,7 @@ export class MemoryIo implements JournalIo {
         },
         fail: (c: string) => {
           this.remove(call);
+          failed();
           reject(errnoError(c, op));
         },
       };
@@ -254,6 +270,26 @@ export class MemoryIo implements JournalIo {
   private contents(): Buffer {
     return Buffer.from(this.data.subarray(0, this.length));
   }
+}
+
+/** `base` with the mutations applied in order (writes grow the file; a truncate sets its size). */
+function applyMutations(base: Buffer, mutations: readonly Mutation[]): Buffer {
+  let image = Buffer.from(base);
+  for (const m of mutations) {
+    if ('truncate' in m) {
+      const next = Buffer.alloc(m.truncate);
+      image.copy(next, 0, 0, Math.min(image.length, m.truncate));
+      image = next;
+      continue;
+    }
+    if (image.length < m.position + m.data.length) {
+      const grown = Buffer.alloc(m.position + m.data.length);
+      image.copy(grown);
+      image = grown;
+    }
+    m.data.copy(image, m.position);
+  }
+  return image;
 }
 
 /** Lets every non-held asynchronous step run (all queued microtasks and one macrotask turn). */
