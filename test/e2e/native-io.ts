@@ -2,14 +2,16 @@
  * The I/O side of the native data path's proof, run as its own process (the test process and the
  * FUSE server never do I/O on the mount):
  *
- *   node native-io.js PATH OPS.json
+ *   node native-io.js PATH OPS.json     runs IoOp[] in order, prints one JSON line: IoResult[]
+ *   node native-io.js PATH --loop SEED  random 4 KiB reads and writes (3 in 4 are writes) at
+ *                                       4 KiB-aligned offsets, until killed or an error (exit 2)
  *
- * OPS.json is IoOp[]. Opens PATH once with O_DIRECT (every request reaches the server, none is
- * answered from the page cache), runs the ops in order and prints one JSON line: IoResult[].
+ * PATH is opened once with O_DIRECT: every request reaches the server, none is answered from the
+ * page cache.
  */
-import { closeSync, constants as fsConstants, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { seededBytes } from './prng.js';
+import { mulberry32, seededBytes } from './prng.js';
 
 export type IoOp =
   | { kind: 'write'; offset: number; length: number; seed: number }
@@ -18,9 +20,26 @@ export type IoOp =
 /** write: bytes written; read: bytes read and their sha256; or the error code. */
 export type IoResult = { n: number; sha256?: string } | { error: string };
 
-const [path, opsFile] = process.argv.slice(2);
-const ops = JSON.parse(readFileSync(opsFile!, 'utf8')) as IoOp[];
+const [path, opsFile, seed] = process.argv.slice(2);
 const fd = openSync(path!, fsConstants.O_RDWR | fsConstants.O_DIRECT);
+
+if (opsFile === '--loop') {
+  const rng = mulberry32(Number(seed));
+  const blocks = Math.floor(fstatSync(fd).size / 4096);
+  const buf = seededBytes(Number(seed), 4096);
+  for (;;) {
+    const offset = Math.floor(rng() * blocks) * 4096;
+    try {
+      if (rng() < 0.75) writeSync(fd, buf, 0, 4096, offset);
+      else readSync(fd, buf, 0, 4096, offset);
+    } catch (e) {
+      process.stderr.write(`native-io loop: ${(e as Error).message}\n`);
+      process.exit(2);
+    }
+  }
+}
+
+const ops = JSON.parse(readFileSync(opsFile!, 'utf8')) as IoOp[];
 const out: IoResult[] = [];
 for (const op of ops) {
   try {

@@ -62,7 +62,10 @@ interface Tracker {
   /** null: the write may go now; else wait (a rejection fails the write). */
   beforeWrite(offset: number, length: number): Promise<void> | null;
   recordedClusters(): number[];
+  /** Clusters marked (recorded, or asked for and not yet committed); the recorded ones for 'set'. */
+  markedClusters(): number[];
   recordAll(): Promise<void>;
+  recordRange(first: number, last: number): Promise<void>;
   /** A new epoch (the caller closed the write gate and drained it). */
   startEpoch(): Promise<void>;
 }
@@ -99,8 +102,14 @@ function setTracker(fp: FastPath | null, clusterCount: number, delayMs: number):
       for (let c = 0; c < clusterCount; c++) if (test(c)) out.push(c);
       return out;
     },
+    markedClusters() {
+      return this.recordedClusters();
+    },
     async recordAll() {
       commit(0, clusterCount - 1);
+    },
+    async recordRange(first, last) {
+      commit(first, last);
     },
     async startEpoch() {
       recorded = new Map();
@@ -141,9 +150,17 @@ async function journalTracker(fp: FastPath | null): Promise<Tracker & { journal:
       for (const r of journal.cache.recorded.runs()) for (let c = r.start; c < r.start + r.count; c++) out.push(c);
       return out;
     },
+    markedClusters() {
+      const out: number[] = [];
+      for (const r of journal.cache.marked.runs()) for (let c = r.start; c < r.start + r.count; c++) out.push(c);
+      return out;
+    },
     async recordAll() {
       const last = Math.ceil(cfg.size / cfg.clusterSize) - 1;
       await journal.record(0, last);
+    },
+    async recordRange(first, last) {
+      await journal.record(first, last);
     },
     async startEpoch() {
       await journal.checkpoint();
@@ -155,7 +172,9 @@ async function journalTracker(fp: FastPath | null): Promise<Tracker & { journal:
 const noTracker: Tracker = {
   beforeWrite: () => null,
   recordedClusters: () => [],
+  markedClusters: () => [],
   recordAll: async () => {},
+  recordRange: async () => {},
   startEpoch: async () => {},
 };
 
@@ -237,7 +256,9 @@ async function main(): Promise<void> {
     drain: (m) => fp!.drain(m['which'] as 'writes' | 'all', Number(m['timeoutMs'])),
     counters: () => ({ native: fp?.counters() ?? null, js: { ...js } }),
     recorded: () => tracker.recordedClusters(),
+    marked: () => tracker.markedClusters(),
     recordAll: () => tracker.recordAll(),
+    recordRange: (m) => tracker.recordRange(Number(m['first']), Number(m['last'])),
     startEpoch: () => tracker.startEpoch(),
     detach: () => fp!.detach(),
     clearRecorded: () => fp!.clearRecorded(),
