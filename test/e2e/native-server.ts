@@ -189,8 +189,14 @@ async function main(): Promise<void> {
   const clusterCount = Math.ceil(cfg.size / cfg.clusterSize);
   const tracker = cfg.tracker === 'set' ? setTracker(fp, clusterCount, cfg.commitDelayMs ?? 0) : cfg.tracker === 'journal' ? await journalTracker(fp) : noTracker;
 
-  const mtime = new Date();
-  const stat = () => ({ mode: fsConstants.S_IFREG | (cfg.readOnly ? 0o444 : 0o644), uid: 0, gid: 0, size: cfg.size, nlink: 1, blksize: 4096, blocks: Math.ceil(cfg.size / 512), atime: mtime, mtime, ctime: mtime });
+  const mountedAt = new Date();
+  // The volume's mtime: the last write through either side, or a `touch` (what resume would do).
+  let modifiedMs = Date.now();
+  const stat = () => {
+    const mtime = new Date(Math.max(modifiedMs, fp?.counters().lastWriteAtMs ?? 0));
+    return { mode: fsConstants.S_IFREG | (cfg.readOnly ? 0o444 : 0o644), uid: 0, gid: 0, size: cfg.size, nlink: 1, blksize: 4096, blocks: Math.ceil(cfg.size / 512), atime: mtime, mtime, ctime: mtime };
+  };
+  const mtime = mountedAt;
   const ops = {
     init: (cb: Cb) => cb(0),
     getattr: (path: string, cb: Cb) => {
@@ -226,6 +232,7 @@ async function main(): Promise<void> {
       const go = () => write(fd, data, 0, n, pos, (e, put) => {
         if (e) return cb(E('EIO'));
         js.writtenBytes += put;
+        modifiedMs = Date.now();
         cb(put);
       });
       const wait = tracker.beforeWrite(pos, n);
@@ -264,6 +271,7 @@ async function main(): Promise<void> {
     clearRecorded: () => fp!.clearRecorded(),
     attach: () => fp!.attach({ fd, size: cfg.size, clusterSize: cfg.clusterSize, readOnly: cfg.readOnly ?? false, path: VOLUME, markAhead: { bytes: cfg.markAhead ?? 0, after: MARK_AHEAD_AFTER } }),
     follow: (m) => fp!.follow(Number(m['offset']), Number(m['length'])),
+    touch: () => { modifiedMs = Date.now(); },
     unmount: async () => {
       fp?.setGates({ read: false, write: false });
       const r = await handle.unmount(false, 10_000);
