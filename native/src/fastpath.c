@@ -150,7 +150,10 @@ static int64_t in_flight(struct fp_state *st, int writes_only) {
   return writes_only ? n : n + atomic_load(&st->reads_in_flight);
 }
 
-int64_t fp_in_flight(struct fp_state *st, int writes_only) { return in_flight(st, writes_only); }
+int64_t fp_in_flight(struct fp_state *st, int writes_only) {
+  observe(st); /* a zero seen here drains the gate as well */
+  return in_flight(st, writes_only);
+}
 
 int64_t fp_arm_drain(struct fp_state *st, int writes_only) {
   atomic_store(&st->drain_wanted, 1);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failures;
@@ -306,18 +307,23 @@ static void test_gate_race(void) {
   before_io = watch_io;
   pthread_t t[3];
   for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, hammer, &st);
-  int rounds = 3000, cleared = 0;
-  for (int r = 0; r < rounds; r++) {
+  /* Bounded by time as well as rounds: on a loaded machine each yield can cost a time slice. */
+  int rounds = 0, cleared = 0;
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  do {
     fp_set_gates(&st, 1, 0);
     while (fp_in_flight(&st, 1) != 0) sched_yield();
     atomic_store(&quiet, 1);
     cleared += fp_clear_recorded(&st) == 0;
-    for (int i = 0; i < 20; i++) sched_yield();
+    for (int i = 0; i < 10; i++) sched_yield();
     record(&st, 0, 0);
     atomic_store(&quiet, 0);
     fp_set_gates(&st, 1, 1);
-    for (int i = 0; i < 5; i++) sched_yield();
-  }
+    for (int i = 0; i < 3; i++) sched_yield();
+    rounds++;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while (rounds < 3000 && (rounds < 200 || (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < 2000));
   atomic_store(&stop, 1);
   for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
   before_io = NULL;
