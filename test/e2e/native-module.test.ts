@@ -272,11 +272,11 @@ test('draining under load: a closed, drained gate leaves nothing in flight and s
   t.diagnostic(`native ${end.native!.reads} reads, ${end.native!.writes} writes; forwarded ${JSON.stringify(end.native!.forwarded)}; javascript ${end.js.reads} reads, ${end.js.writes} writes (${end.js.firstTouches} first touches)`);
 });
 
-test('a native call stuck on a stalled device: drain is bounded, detach refused, the event loop answers; it completes when the device does', { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
-  const h = await e2e(t);
-  if (!h) return;
-  const size = 8 * MiB;
-  // The image lives on a small FUSE file system of the test's own that can be stopped (SIGSTOP).
+/**
+ * The image on a small FUSE file system of the test's own (backing-helper.js): SIGSTOP stalls it,
+ * SIGKILL makes its clients get ENOTCONN.
+ */
+async function startBacking(h: Harness, size: number): Promise<{ backing: ChildProcess; image: string }> {
   const source = join(h.dir, 'source.img');
   await writeFile(source, Buffer.alloc(0));
   await h.runOk('truncate', ['-s', String(size), source]);
@@ -293,8 +293,36 @@ test('a native call stuck on a stalled device: drain is bounded, detach refused,
   let out = '';
   backing.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   await waitFor('the backing helper to mount', () => out.includes('ready'), 10_000);
+  return { backing, image: join(dir, 'disk.img') };
+}
 
-  const server = await startServer(h, { size, image: join(dir, 'disk.img') });
+test('an image I/O error in native code: the whole request goes to JavaScript, which answers it', { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const h = await e2e(t);
+  if (!h) return;
+  const size = 8 * MiB;
+  const { backing, image } = await startBacking(h, size);
+  const server = await startServer(h, { size, image });
+  await server.call('recordAll');
+  assert.deepEqual(await runIo(h, [{ kind: 'write', offset: CS, length: 4096, seed: 9 }, { kind: 'read', offset: CS, length: 4096 }]), [{ n: 4096 }, { n: 4096, sha256: sha(seededBytes(9, 4096)) }]);
+  const before = await server.counts();
+  assert.equal(before.native!.writes, 1);
+  backing.kill('SIGKILL'); // the device is gone: the image's calls fail (ENOTCONN)
+  await waitFor('the backing mount to go', () => !mountedAt(join(h.dir, 'backing')), 5_000).catch(() => {});
+  const results = await runIo(h, [{ kind: 'write', offset: 2 * CS, length: 4096, seed: 10 }, { kind: 'read', offset: 3 * CS, length: 4096 }]);
+  assert.deepEqual(results, [{ error: 'EIO' }, { error: 'EIO' }], 'JavaScript answered both with its own errno');
+  const after = await server.counts();
+  assert.equal(after.native!.forwarded.io - before.native!.forwarded.io, 2, 'both were forwarded as I/O errors');
+  assert.equal(after.js.writes - before.js.writes, 1);
+  assert.equal(after.js.reads - before.js.reads, 1);
+  assert.equal(after.native!.writes, before.native!.writes);
+});
+
+test('a native call stuck on a stalled device: drain is bounded, detach refused, the event loop answers; it completes when the device does', { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const h = await e2e(t);
+  if (!h) return;
+  const size = 8 * MiB;
+  const { backing, image } = await startBacking(h, size);
+  const server = await startServer(h, { size, image });
   await server.call('recordAll');
   const loop = h.spawnChild([NATIVE_IO, h.volume, '--loop', '3']);
   await waitFor('native writes', async () => (await server.counts()).native!.writes > 50, 20_000);
