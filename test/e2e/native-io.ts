@@ -3,8 +3,10 @@
  * FUSE server never do I/O on the mount):
  *
  *   node native-io.js PATH OPS.json     runs IoOp[] in order, prints one JSON line: IoResult[]
- *   node native-io.js PATH --loop SEED  random 4 KiB reads and writes (3 in 4 are writes) at
- *                                       4 KiB-aligned offsets, until killed or an error (exit 2)
+ *   node native-io.js PATH --loop SEED [WRITES]
+ *                                       random 4 KiB reads and writes (a WRITES share of them
+ *                                       writes, default 0.75) at 4 KiB-aligned offsets, until
+ *                                       killed or an error (exit 2)
  *
  * PATH is opened once with O_DIRECT: every request reaches the server, none is answered from the
  * page cache.
@@ -20,7 +22,7 @@ export type IoOp =
 /** write: bytes written; read: bytes read and their sha256; or the error code. */
 export type IoResult = { n: number; sha256?: string } | { error: string };
 
-const [path, opsFile, seed] = process.argv.slice(2);
+const [path, opsFile, seed, writeShare] = process.argv.slice(2);
 const fd = openSync(path!, fsConstants.O_RDWR | fsConstants.O_DIRECT);
 
 if (opsFile === '--loop') {
@@ -30,7 +32,7 @@ if (opsFile === '--loop') {
   for (;;) {
     const offset = Math.floor(rng() * blocks) * 4096;
     try {
-      if (rng() < 0.75) writeSync(fd, buf, 0, 4096, offset);
+      if (rng() < Number(writeShare ?? 0.75)) writeSync(fd, buf, 0, 4096, offset);
       else readSync(fd, buf, 0, 4096, offset);
     } catch (e) {
       process.stderr.write(`native-io loop: ${(e as Error).message}\n`);

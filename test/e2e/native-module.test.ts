@@ -324,7 +324,7 @@ test('a native call stuck on a stalled device: drain is bounded, detach refused,
   const { backing, image } = await startBacking(h, size);
   const server = await startServer(h, { size, image });
   await server.call('recordAll');
-  const loop = h.spawnChild([NATIVE_IO, h.volume, '--loop', '3']);
+  const loop = h.spawnChild([NATIVE_IO, h.volume, '--loop', '3', '1']); // writes only: the stuck call is a write
   await waitFor('native writes', async () => (await server.counts()).native!.writes > 50, 20_000);
 
   process.kill(backing.pid!, 'SIGSTOP');
