@@ -182,7 +182,7 @@ void fp_counters(struct fp_state *st, struct fp_counters *out) {
   for (int i = 0; i < FP_FWD_REASONS; i++) out->forwarded[i] = atomic_load_explicit(&st->forwarded[i], RELAXED);
   out->reads_in_flight = atomic_load(&st->reads_in_flight);
   out->writes_in_flight = atomic_load(&st->writes_in_flight);
-  out->completed = atomic_load_explicit(&st->completed, RELAXED);
+  out->completed = out->reads + out->writes + out->forwarded_reads + out->forwarded_writes;
   out->last_write_ns = atomic_load_explicit(&st->last_write_ns, RELAXED);
 }
 
@@ -245,7 +245,6 @@ static int follower_acts(struct fp_state *st, uint64_t before, uint64_t end, uin
 }
 
 static void leave(struct fp_state *st, _Atomic int64_t *counter) {
-  atomic_fetch_add_explicit(&st->completed, 1, RELAXED);
   if (atomic_fetch_sub(counter, 1) != 1) return;
   /* This thread took the counter to zero: tell the owner if it asked. */
   if (!atomic_load(&st->drain_wanted) || !atomic_exchange(&st->drain_wanted, 0)) return;
@@ -332,7 +331,8 @@ ssize_t fp_write(struct fp_state *st, const char *path, const char *buf, size_t 
   }
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
-  atomic_store_explicit(&st->last_write_ns, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, RELAXED);
+  int64_t ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+  if (ns - atomic_load_explicit(&st->last_write_ns, RELAXED) >= 1000000) atomic_store_explicit(&st->last_write_ns, ns, RELAXED);
   atomic_fetch_add_explicit(&st->writes, 1, RELAXED);
   atomic_fetch_add_explicit(&st->written_bytes, size, RELAXED);
   leave(st, &st->writes_in_flight);

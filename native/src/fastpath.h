@@ -103,7 +103,7 @@ struct fp_counters {
   uint64_t forwarded_reads, forwarded_writes;
   uint64_t forwarded[FP_FWD_REASONS];  /* reads and writes, by reason */
   int64_t reads_in_flight, writes_in_flight;
-  uint64_t completed;                  /* requests that were counted in and have left */
+  uint64_t completed;                  /* requests finished: served or forwarded (their sum) */
   int64_t last_write_ns;               /* CLOCK_REALTIME of the last native write; 0: none */
 };
 
@@ -120,8 +120,10 @@ struct fp_state {
    * published with a release store; workers load it with acquire. Pages live until detach. */
   _Atomic(_Atomic uint8_t *) *pages;
 
-  /* [atomic] gates, written by the owner, read by workers; seq_cst (see GATES above) */
-  _Atomic int read_open, write_open;
+  /* [atomic] gates, written by the owner, read by workers; seq_cst (see GATES above). On the same
+   * cache line as the in-flight counters: a request touches both, one after the other. */
+  _Alignas(64) _Atomic int read_open;
+  _Atomic int write_open;
   /* [atomic] requests counted in and not yet left; seq_cst */
   _Atomic int64_t reads_in_flight, writes_in_flight;
   /* [atomic] the owner wants the drain signal when a counter reaches zero; seq_cst */
@@ -136,14 +138,17 @@ struct fp_state {
   void *signal_ctx;
 
   /* [atomic] the stream follower, shared by native writes and JavaScript (fp_follow) */
-  struct fp_stream streams[FP_STREAMS];
+  _Alignas(64) struct fp_stream streams[FP_STREAMS];
   _Atomic uint32_t next_stream;
 
-  /* [atomic] counters, relaxed: each is exact, a snapshot of several is not. */
-  _Atomic uint64_t reads, writes, read_bytes, written_bytes;
-  _Atomic uint64_t forwarded_reads, forwarded_writes, completed;
-  _Atomic uint64_t forwarded[FP_FWD_REASONS];
-  _Atomic int64_t last_write_ns;
+  /* [atomic] counters, relaxed: each is exact, a snapshot of several is not. Each group on a cache
+   * line of its own: readers and writers then do not bounce each other's lines (nor the gates'). */
+  _Alignas(64) _Atomic uint64_t reads;
+  _Atomic uint64_t read_bytes, forwarded_reads;
+  _Alignas(64) _Atomic uint64_t writes;
+  _Atomic uint64_t written_bytes, forwarded_writes;
+  _Atomic int64_t last_write_ns; /* stored at most once a millisecond */
+  _Alignas(64) _Atomic uint64_t forwarded[FP_FWD_REASONS];
 };
 
 void fp_init(struct fp_state *st);

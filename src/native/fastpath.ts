@@ -89,7 +89,7 @@ export interface FastPathCounters {
   forwarded: ForwardedByReason;
   inFlightReads: number;
   inFlightWrites: number;
-  /** Requests the module looked at and has finished with (served or forwarded). */
+  /** Requests the module has finished with, served or forwarded (their sum): it stops moving while the device is stalled. */
   completed: number;
   /** When the module last wrote to the image (ms since the epoch; 0: never). */
   lastWriteAtMs: number;
