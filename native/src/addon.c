@@ -1,13 +1,19 @@
 /*
  * trackfs's own N-API addon. Optional: trackfs runs without it (src/native/native.ts says what
- * is lost and logs it once). Every export is a thin, synchronous wrapper around one system call
- * that does no I/O on a device (cached metadata, advisory locks), so it is safe on the event loop.
+ * is lost and logs it once). mountIdOf and lockFile are thin, synchronous wrappers around one
+ * system call that does no I/O on a device (cached metadata, advisory locks), so they are safe on
+ * the event loop. `fastPath`, the native data path (fastpath*.c), is there only when the addon was
+ * built against libfuse-dev (binding.gyp defines TRACKFS_HAVE_FASTPATH); its calls from
+ * JavaScript do no I/O either.
  */
 #include <node_api.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "fsid.h"
+#ifdef TRACKFS_HAVE_FASTPATH
+#include "fastpath-napi.h"
+#endif
 
 #define CHECK(call)                                                        \
   do {                                                                     \
@@ -77,6 +83,11 @@ static napi_value init(napi_env env, napi_value exports) {
     {"lockFile", NULL, lock_file_js, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+#ifdef TRACKFS_HAVE_FASTPATH
+  napi_value fast_path = fastpath_napi_exports(env);
+  if (!fast_path) return NULL;
+  CHECK(napi_set_named_property(env, exports, "fastPath", fast_path));
+#endif
   return exports;
 }
 

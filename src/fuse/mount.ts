@@ -14,6 +14,11 @@ export interface FuseMountOptions {
   id: string;
   allowOther: boolean;
   readOnly: boolean;
+  /**
+   * More -o options, each `name` or `name=value` from a fixed vocabulary (e.g. the native data
+   * path's `modules=trackfs` and `trackfs_fastpath=<id>`; never a path or user text).
+   */
+  extraOptions?: readonly string[];
 }
 
 export interface FuseHandle {
@@ -25,7 +30,14 @@ export function fuseOptionString(opts: FuseMountOptions): string {
   const o = ['big_writes', 'auto_unmount', 'default_permissions', `fsname=trackfs:${opts.id}`, 'subtype=trackfs', 'max_read=131072'];
   if (opts.allowOther) o.push('allow_other');
   if (opts.readOnly) o.push('ro');
-  return `-o${o.join(',')}`;
+  for (const extra of opts.extraOptions ?? []) {
+    if (!/^[a-z_]+(=[A-Za-z0-9_:]+)?$/.test(extra)) throw new ErrnoError('EINVAL', `bad FUSE option ${JSON.stringify(extra)}`);
+    o.push(extra);
+  }
+  const out = `-o${o.join(',')}`;
+  // fuse-native cuts the string at 1024 bytes: a cut option would be a different option.
+  if (Buffer.byteLength(out) >= 1024) throw new ErrnoError('EINVAL', 'FUSE option string longer than 1023 bytes');
+  return out;
 }
 
 async function loadFuseNative(): Promise<typeof import('fuse-native').default> {
