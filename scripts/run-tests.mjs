@@ -4,7 +4,8 @@
 // bats shell tests, then prints one closing line: "N passed, N failed[, N skipped]".
 // Skipped tests are counted as skipped, never as passed. Pass suite names to run a subset (the
 // golden check runs with unit too):
-//   node scripts/run-tests.mjs golden unit e2e cli
+//   node scripts/run-tests.mjs golden unit e2e e2e-js cli   (e2e-js: the end-to-end suite again, on
+//   the JavaScript data path)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +38,7 @@ function testFiles(dir) {
     .sort();
 }
 
-function nodeSuite(name, dir, extra = []) {
+function nodeSuite(name, dir, extra = [], env = process.env) {
   const files = testFiles(dir);
   if (files.length === 0) {
     problems.push(`${name}: no test files in ${dir}`);
@@ -52,7 +53,7 @@ function nodeSuite(name, dir, extra = []) {
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tap}`,
     ...files,
-  ]);
+  ], { env });
   const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
   rmSync(tmp, { recursive: true, force: true });
   const count = (label) => Number((text.match(new RegExp(`^# ${label} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
@@ -110,7 +111,10 @@ function goldenCheck() {
 if (want('golden') || wanted.has('unit')) goldenCheck();
 if (want('unit')) nodeSuite('unit and property tests', 'dist/test/unit');
 // End-to-end suites mount for real: one file at a time keeps them from fighting over 2 cores.
-if (want('e2e')) nodeSuite('end-to-end tests', 'dist/test/e2e', ['--test-concurrency=1']);
+// Every end-to-end test runs on both data paths: the native one (the default where the addon is
+// built) and the JavaScript one (TRACKFS_DATA_PATH=javascript, what a machine without it gets).
+if (want('e2e')) nodeSuite('end-to-end tests, default data path', 'dist/test/e2e', ['--test-concurrency=1']);
+if (want('e2e-js')) nodeSuite('end-to-end tests, JavaScript data path', 'dist/test/e2e', ['--test-concurrency=1'], { ...process.env, TRACKFS_DATA_PATH: 'javascript' });
 if (want('cli')) batsSuite();
 
 console.log('');

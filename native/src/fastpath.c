@@ -38,8 +38,30 @@ static void free_pages(struct fp_state *st) {
   st->page_count = 0;
 }
 
+static void *close_fd(void *arg) {
+  close((int)(intptr_t)arg);
+  return NULL;
+}
+
+/*
+ * Closes `fd` on a thread of its own: close() of a file on a stalled device (a FUSE or network
+ * file system flushes at close) may never return, and the caller is Node's event loop. The number
+ * stays ours until the close is done, so it cannot be reused under anyone.
+ */
+static void close_in_background(int fd) {
+  pthread_attr_t attr;
+  pthread_t t;
+  if (pthread_attr_init(&attr) == 0 && pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+      pthread_create(&t, &attr, close_fd, (void *)(intptr_t)fd) == 0) {
+    pthread_attr_destroy(&attr);
+    return;
+  }
+  pthread_attr_destroy(&attr);
+  close(fd); /* no thread to be had: closing here is all that is left */
+}
+
 void fp_destroy(struct fp_state *st) {
-  if (st->fd >= 0) close(st->fd);
+  if (st->fd >= 0) close_in_background(st->fd);
   st->fd = -1;
   free_pages(st);
   st->attached = 0;
@@ -99,7 +121,7 @@ int fp_attach(struct fp_state *st, const struct fp_binding_params *p) {
 int fp_detach(struct fp_state *st) {
   if (!st->attached) return -EINVAL;
   if (!quiescent(st)) return -EBUSY;
-  close(st->fd);
+  close_in_background(st->fd);
   st->fd = -1;
   free_pages(st);
   st->attached = 0;

@@ -12,6 +12,17 @@ function row(label: string, value: unknown): string {
   return `${label.padEnd(13)}${value}`;
 }
 
+/** Which path serves the volume, and how many requests each has served. */
+function dataPathLine(s: MountStatus): string | null {
+  const d = s.dataPath;
+  if (!d) return null;
+  const js = `${d.javascript.reads} reads, ${d.javascript.writes} writes in JavaScript`;
+  if (!d.native) return row('data path', `javascript (${printable(d.reason ?? 'no native path')}); ${js}`);
+  const n = d.native;
+  const native = `${n.reads} reads, ${n.writes} rewrites in C`;
+  return row('data path', d.path === 'native' ? `native: ${native}; ${js}` : `javascript (${printable(d.reason ?? '')}); ${native} before; ${js}`);
+}
+
 /** What status says of a journal disk that failed before changes were synced (ordered mode). */
 function durabilityLines(s: MountStatus): string[] {
   const lines: string[] = [];
@@ -57,6 +68,8 @@ export function formatStatus(s: Status): string {
   if (s.source === 'mount') {
     lines.push(row('last commit', `${s.lastCommitAt ?? 'none yet'} (${s.commits} commits, ${s.syncs} syncs)`));
     lines.push(row('open', `${s.openHandles} descriptor(s), ${s.inFlight} request(s) in flight`));
+    const dp = dataPathLine(s);
+    if (dp) lines.push(dp);
     const err = s.lastError;
     const parts: string[] = [];
     if (err || s.failedWrites) parts.push(`${s.failedWrites} write(s) refused by the journal${err ? `; last journal error: ${err.code} ${err.message} at ${err.at}` : ''}`);

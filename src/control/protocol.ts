@@ -16,6 +16,7 @@ import type { ChangesSummary, Extent } from '../journal/changes.js';
 import type { Durability, JournalState } from '../journal/format.js';
 import type { MountState } from '../mount/lifecycle.js';
 import type { DurabilityLossView } from '../mount/durability.js';
+import type { DataPathReport } from '../volume/volume.js';
 
 /** A journal error as status shows it. */
 export interface ReportedError {
@@ -60,6 +61,8 @@ export interface MountStatus {
   imageErrors: number;
   /** Calls on the backing that never returned (a stalled device); the daemon exits by SIGKILL. */
   stuckCalls: number;
+  /** Which path serves requests (native: C on libfuse's threads; javascript), and what each served. */
+  dataPath: DataPathReport | null;
   /** Ordered mode: the last time the journal's disk failed before changes were synced (null: never). */
   durabilityLoss: DurabilityLossView | null;
   /** Why durability records cannot be kept, when they cannot. */

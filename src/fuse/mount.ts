@@ -19,11 +19,19 @@ export interface FuseMountOptions {
    * path's `modules=trackfs` and `trackfs_fastpath=<id>`; never a path or user text).
    */
   extraOptions?: readonly string[];
+  /**
+   * A libfuse module to stack above fuse-native's file system (the native data path): its -o
+   * options, and a check made once fuse-native is loaded (null: usable; else why not, and the
+   * mount goes on without it).
+   */
+  module?: { options: readonly string[]; unusable(): string | null };
 }
 
 export interface FuseHandle {
   /** Unmounts via fusermount/umount without a shell; resolves the result. */
   unmount(lazy: boolean, timeoutMs: number): ReturnType<typeof unmountFuse>;
+  /** Why the module asked for was not stacked (null: it was, or none was asked for). */
+  moduleRefused: string | null;
 }
 
 export function fuseOptionString(opts: FuseMountOptions): string {
@@ -54,9 +62,12 @@ async function loadFuseNative(): Promise<typeof import('fuse-native').default> {
 
 export async function mountFuse(ops: FuseOps, opts: FuseMountOptions): Promise<FuseHandle> {
   const Fuse = await loadFuseNative();
+  const moduleRefused = opts.module?.unusable() ?? null;
+  const extraOptions = [...(opts.extraOptions ?? []), ...(opts.module && !moduleRefused ? opts.module.options : [])];
+  const optionString = fuseOptionString({ ...opts, extraOptions });
   class TrackfsFuse extends Fuse {
     override _fuseOptions(): string {
-      return fuseOptionString(opts);
+      return optionString;
     }
   }
   // No per-request timer in fuse-native (a setTimeout and clearTimeout per request, about 10 % of
@@ -73,5 +84,6 @@ export async function mountFuse(ops: FuseOps, opts: FuseMountOptions): Promise<F
   });
   return {
     unmount: (lazy, timeoutMs) => unmountFuse(opts.mountpoint, { lazy, timeoutMs }),
+    moduleRefused,
   };
 }

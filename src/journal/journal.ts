@@ -9,6 +9,10 @@
  *            fdatasync follows on sync(), periodically, and at close.
  * `recorded` changes in exactly one place, after a commit succeeds, and only from the bytes that
  * commit wrote. (dm-era lost writes in crashes by setting the in-core bit before the commit.)
+ * The native data path writes to the image without asking the journal, so it keeps the same rule
+ * from the other side (native/src/fastpath.h, THE RULE): it writes a cluster only if its bit is in
+ * its copy of `recorded`, which it gets through PageCache's RecordedListener, from commitSucceeded
+ * only; it is emptied (a checkpoint's new epoch) only while its write gate is closed and drained.
  *
  * Every mutation of the file (page commits and header writes) runs on one serial queue, so
  * there is one writer and commits never overlap. Writers that arrive while a commit runs join the
@@ -61,7 +65,7 @@ import {
   type JournalHeader,
 } from './format.js';
 import type { JournalIo } from './journal-io.js';
-import { PageCache } from './page-cache.js';
+import { PageCache, type RecordedListener } from './page-cache.js';
 import { PagedBitmap } from './bitmap.js';
 import { addErasAbove, EraHistory } from './history.js';
 import { PageCountingIo } from './page-counts.js';
@@ -301,6 +305,14 @@ export class Journal {
   /** A durability loss is outstanding (see `loss`). */
   get lossOutstanding(): boolean { return this.loss !== null; }
   headerSnapshot(): Readonly<JournalHeader> { return { ...this.header }; }
+  /**
+   * Tells `listener` (the native data path) of every recorded bit, now and after each commit; see
+   * the WRITE-AHEAD RULE above. Null stops it.
+   */
+  shareRecorded(listener: RecordedListener | null): void {
+    this.cache.setListener(listener);
+  }
+
   /** Clusters marked in the current epoch (recorded or being recorded). */
   changedClusterCount(): number { return this.cache.marked.countSet(); }
 

@@ -21,10 +21,21 @@ export interface PageSnapshot {
   bytes: Buffer;
 }
 
+/**
+ * Whoever else acts on `recorded` (the native data path, src/native/fastpath.ts): told of exactly
+ * the bits a commit made recorded, after it, and when recorded starts empty again (a new epoch or
+ * generation). It never hears of a bit earlier than this cache holds it.
+ */
+export interface RecordedListener {
+  orPage(index: number, bits: Uint8Array): void;
+  clear(): void;
+}
+
 export class PageCache {
   readonly marked: PagedBitmap;
   readonly recorded: PagedBitmap;
   private readonly dirty = new Set<number>();
+  private listener: RecordedListener | null = null;
   private readonly markDirty = (page: number): void => { this.dirty.add(page); };
 
   constructor(readonly clusterCount: number) {
@@ -61,9 +72,24 @@ export class PageCache {
     return snaps;
   }
 
-  /** The snapshot is on disk: exactly its bits become recorded. */
+  /** The snapshot is on disk: exactly its bits become recorded (here, then for the listener). */
   commitSucceeded(snaps: readonly PageSnapshot[]): void {
-    for (const s of snaps) this.recorded.orPage(s.index, s.bytes.subarray(PAGE_HEADER_SIZE));
+    for (const s of snaps) {
+      const bits = s.bytes.subarray(PAGE_HEADER_SIZE);
+      this.recorded.orPage(s.index, bits);
+      this.listener?.orPage(s.index, bits);
+    }
+  }
+
+  /** Sets (or with null, drops) the listener, and tells it every page recorded so far. */
+  setListener(listener: RecordedListener | null): void {
+    this.listener = listener;
+    if (!listener) return;
+    listener.clear();
+    for (let p = 0; p < this.recorded.pageCount; p++) {
+      const bits = this.recorded.page(p);
+      if (bits) listener.orPage(p, bits);
+    }
   }
 
   /** The snapshot may not be on disk: its pages are dirty again so a later commit retries them. */
@@ -115,6 +141,7 @@ export class PageCache {
     this.marked.clear();
     this.recorded.clear();
     this.dirty.clear();
+    this.listener?.clear();
   }
 
   /**

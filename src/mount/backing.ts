@@ -137,9 +137,9 @@ export class BackingOwner {
         await this.durability.activated(journal.generation);
         if (c.durability === 'ordered') journal.startAutoSync(TIMEOUTS.orderedSyncMs, (e) => this.events.journalFailed(e));
       }
-      const tracker: WriteTracker = c.trackingOff ? new UntrackedWrites() : new ChangeTracker(journal, c.markAhead);
+      const tracker: WriteTracker = c.trackingOff ? new UntrackedWrites() : new ChangeTracker(journal, c.markAhead, this.volume.streamFollower);
       this.#current = { facts, image, opened };
-      this.volume.attach({ image, tracker });
+      this.volume.attach({ image, tracker, recorded: journal, clusterSize: journal.clusterSize, markAhead: c.trackingOff ? 0 : c.markAhead });
     } catch (e) {
       await opened.journal.abandon();
       await image?.close().catch(() => {});
@@ -164,7 +164,7 @@ export class BackingOwner {
     const b = this.#current;
     if (!b) return { clean: this.#lastRelease?.clean ?? false, errors: [] };
     const steps = new BoundedSteps(this.log, 'release');
-    if (!(await steps.run('drain in-flight I/O', () => this.volume.drain(), TIMEOUTS.drainMs))) {
+    if (!(await steps.run('drain in-flight I/O', () => this.volume.drain(TIMEOUTS.drainMs), TIMEOUTS.drainMs + 1_000))) {
       const n = this.volume.abortInFlight(fuseErr(refusal));
       this.log.warn({ answered: n }, `release: answered ${n} stuck request(s) without waiting for the backing store`);
     }
@@ -189,9 +189,13 @@ export class BackingOwner {
       }
       if (!j.isClosed) await j.abandon();
     }
+    // The native path first: until it has let go, the image's descriptor number must stay ours.
+    if (!this.volume.detach()) {
+      this.#stuckCalls++;
+      steps.errors.push('a native call is stuck on the image: the module keeps its own descriptor of it until the call returns');
+    }
     await steps.run('image close', () => b.image.close(), TIMEOUTS.releaseStepMs);
     this.#stuckCalls += steps.timedOut;
-    this.volume.detach();
     this.#lastRelease = { identity: b.facts.identity, generation: j.generation, clean };
     this.#lastView = viewOf(j);
     this.#current = null;

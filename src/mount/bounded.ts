@@ -6,16 +6,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ErrnoError, messageOf } from '../util/errno.js';
-import type { Logger } from '../util/logger.js';
+import { withTimeout } from '../util/timeout.js';
 
-/** Rejects with ETIMEDOUT if `p` has not settled within `ms`. */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ErrnoError('ETIMEDOUT', `${what} did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([p.finally(() => clearTimeout(timer)), limit]);
-}
+export { withTimeout };
+import type { Logger } from '../util/logger.js';
 
 /** Sectors written so far by block device `majorMinor`, or null where that cannot be read. */
 async function sectorsWritten(majorMinor: string): Promise<number | null> {

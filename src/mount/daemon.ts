@@ -16,7 +16,9 @@ import { changesSince, type ChangeList } from '../journal/changes.js';
 import type { CheckpointReply, EjectReply, FaultOp, MountStatus, ResumeReply, ShutdownSummary } from '../control/protocol.js';
 import { checkpointReply as replyOf } from '../control/replies.js';
 import { ControlServer, type ReplyContext } from '../control/server.js';
-import { buildFuseOps } from '../fuse/adapter.js';
+import { buildFuseOps, VOLUME_NAME } from '../fuse/adapter.js';
+import { createFastPath, fastPathStatus, libfuseMismatch } from '../native/fastpath.js';
+import { NativePath } from '../volume/native-path.js';
 import { whenFuseConnectionClosed } from '../fuse/connection.js';
 import { mountFuse, type FuseHandle } from '../fuse/mount.js';
 import { inspectImage, type ImageFacts } from '../volume/image.js';
@@ -86,10 +88,11 @@ export class MountDaemon {
       const durability = new DurabilityKeeper(c.journal, this.log, (e) => this.#failures.note(e));
       if (c.durability === 'ordered' && !c.readOnly) durability.prepare();
 
+      const fastPath = createFastPath();
       const volume = this.#volume = new Volume(facts.size, this.#lifecycle, {
         journalFailed: (e) => this.#journalFailed(e),
         imageFailed: (e, op) => this.#imageFailed(e, op),
-      }, c.readOnly);
+      }, c.readOnly, fastPath ? { path: new NativePath(fastPath, `/${VOLUME_NAME}`, c.readOnly) } : { path: null, reason: fastPathStatus().reason });
       const backing = this.#backing = new BackingOwner(c, volume, durability, this.log, {
         note: (e) => this.#failures.note(e),
         journalFailed: (e) => this.#journalFailed(e),
@@ -101,11 +104,22 @@ export class MountDaemon {
       await writeFile(paths.info, JSON.stringify({ pid: process.pid, mountpoint: this.#mountpoint, image: facts.path, journal: c.journal, socket: paths.socket, logFile: c.logFile }) + '\n');
 
       const ops = buildFuseOps(volume, { internalError: (op, e) => this.log.error({ err: e, op }, `INTERNAL ERROR in FUSE op ${op}`) });
-      this.#fuse = await withTimeout(
-        mountFuse(ops, { mountpoint: this.#mountpoint, id: paths.id, allowOther: c.allowOther, readOnly: c.readOnly }),
+      const fuse = this.#fuse = await withTimeout(
+        mountFuse(ops, {
+          mountpoint: this.#mountpoint,
+          id: paths.id,
+          allowOther: c.allowOther,
+          readOnly: c.readOnly,
+          // Cached pages are kept across opens unless the volume's mtime moved (a write, a resume).
+          extraOptions: ['auto_cache', 'ac_attr_timeout=0'],
+          ...(fastPath ? { module: { options: fastPath.mountOptions, unusable: libfuseMismatch } } : {}),
+        }),
         TIMEOUTS.mountInitMs,
         'FUSE mount',
       );
+      if (fuse.moduleRefused) volume.nativeRefused(`the native module could not be stacked (${fuse.moduleRefused})`);
+      const dp = volume.dataPath();
+      this.log.info({ dataPath: dp.path, reason: dp.reason }, dp.path === 'native' ? 'data path: native (reads and recorded rewrites served in C)' : `data path: javascript (${dp.reason})`);
       this.#lifecycle.moveTo('active', 'mounted');
       this.#sweep = setInterval(() => this.#expireStuck(), 1000);
       this.#sweep.unref();
@@ -304,7 +318,8 @@ export class MountDaemon {
       stats: backing?.journal?.stats ?? null,
       backingOpen: !!backing?.current,
       failures: this.#failures,
-      stuckCalls: backing?.stuckCalls ?? 0,
+      stuckCalls: (backing?.stuckCalls ?? 0) + (this.#volume?.stuckNativeCalls ?? 0),
+      dataPath: this.#volume?.dataPath() ?? null,
       durability: backing?.durability.status() ?? { durabilityLoss: null },
       openHandles: this.#volume?.openCount ?? 0,
       inFlight: this.#volume?.pendingRequests ?? 0,
@@ -463,7 +478,7 @@ export class MountDaemon {
   }
 
   exit(code: number): never {
-    if ((this.#backing?.stuckCalls ?? 0) > 0) {
+    if ((this.#backing?.stuckCalls ?? 0) + (this.#volume?.stuckNativeCalls ?? 0) > 0) {
       // libuv joins its threadpool at exit, and a thread blocked on a stalled device never comes
       // back: process.exit would hang. Nothing is left to save (the journal is closed), so go now.
       this.log.warn({ code }, 'backing calls never returned; exiting with SIGKILL so the exit cannot hang');

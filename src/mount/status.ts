@@ -6,6 +6,7 @@ import type { JournalView } from './backing.js';
 import type { FailureLog } from './failures.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { MountConfig } from './config.js';
+import type { DataPathReport } from '../volume/volume.js';
 import { isoTime } from '../util/time.js';
 
 export interface StatusParts {
@@ -20,6 +21,7 @@ export interface StatusParts {
   backingOpen: boolean;
   failures: FailureLog;
   stuckCalls: number;
+  dataPath: DataPathReport | null;
   durability: Pick<MountStatus, 'durabilityLoss' | 'durabilityRecords'>;
   openHandles: number;
   inFlight: number;
@@ -67,6 +69,7 @@ export function buildMountStatus(p: StatusParts): MountStatus {
     failedWrites: p.failures.journalFailures,
     imageErrors: p.failures.imageFailures,
     stuckCalls: p.stuckCalls,
+    dataPath: p.dataPath,
     ...p.durability,
     lastError: stats?.lastError ? { code: stats.lastError.code, message: stats.lastError.message, at: when(stats.lastError.at) ?? '' } : null,
     openHandles: p.openHandles,

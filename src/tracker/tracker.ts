@@ -19,13 +19,38 @@ export const MARK_AHEAD_AFTER = 4 * 1024 * 1024;
 /** How many concurrent sequential streams are followed (a kernel writeback, a few dd's). */
 const STREAMS = 4;
 
-export class ChangeTracker implements WriteTracker {
-  /** Byte offset where each followed stream's last write ended (-1: slot unused). */
-  private readonly streamEnd = new Float64Array(STREAMS).fill(-1);
-  /** Bytes each followed stream has written contiguously so far. */
-  private readonly streamRun = new Float64Array(STREAMS);
-  private nextSlot = 0;
+/**
+ * Follows sequential write streams: given a write, returns how many bytes the stream it continues
+ * had written before it (0: it starts a new one). The native data path keeps its own in native
+ * memory, shared with the writes it serves (src/native/fastpath.ts `follow`, same algorithm).
+ */
+export type StreamFollower = (offset: number, length: number) => number;
 
+/** The follower in JavaScript memory: the STREAMS most recently started streams. */
+export function localStreamFollower(): StreamFollower {
+  /** Byte offset where each followed stream's last write ended (-1: slot unused). */
+  const streamEnd = new Float64Array(STREAMS).fill(-1);
+  /** Bytes each followed stream has written contiguously so far. */
+  const streamRun = new Float64Array(STREAMS);
+  let nextSlot = 0;
+  return (offset, length) => {
+    for (let i = 0; i < STREAMS; i++) {
+      if (streamEnd[i] !== offset) continue;
+      const before = streamRun[i]!;
+      streamEnd[i] = offset + length;
+      streamRun[i] = before + length;
+      return before;
+    }
+    // Not a continuation: it starts a stream of its own, in place of the least recently started.
+    const slot = nextSlot;
+    nextSlot = (slot + 1) % STREAMS;
+    streamEnd[slot] = offset + length;
+    streamRun[slot] = length;
+    return 0;
+  };
+}
+
+export class ChangeTracker implements WriteTracker {
   /**
    * `markAhead` (bytes, 0 = off): once a stream has written MARK_AHEAD_AFTER bytes contiguously,
    * the clusters up to markAhead bytes past its end are marked and committed in the background,
@@ -35,7 +60,7 @@ export class ChangeTracker implements WriteTracker {
    * up to markAhead bytes per stream listed as changed that the stream then never wrote (a backup
    * copies them needlessly; nothing is ever missed).
    */
-  constructor(private readonly journal: Journal, private readonly markAhead = 0) {}
+  constructor(private readonly journal: Journal, private readonly markAhead = 0, private readonly follow: StreamFollower = localStreamFollower()) {}
 
   beforeWrite(offset: number, length: number): Promise<void> | null {
     const cs = this.journal.clusterSize;
@@ -57,23 +82,6 @@ export class ChangeTracker implements WriteTracker {
 
   sync(): Promise<void> {
     return this.journal.sync();
-  }
-
-  /** Returns how many bytes the stream this write continues had written before it (0: a new one). */
-  private follow(offset: number, length: number): number {
-    for (let i = 0; i < STREAMS; i++) {
-      if (this.streamEnd[i] !== offset) continue;
-      const before = this.streamRun[i]!;
-      this.streamEnd[i] = offset + length;
-      this.streamRun[i] = before + length;
-      return before;
-    }
-    // Not a continuation: it starts a stream of its own, in place of the least recently started.
-    const slot = this.nextSlot;
-    this.nextSlot = (slot + 1) % STREAMS;
-    this.streamEnd[slot] = offset + length;
-    this.streamRun[slot] = length;
-    return 0;
   }
 }
 

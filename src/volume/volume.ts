@@ -23,6 +23,11 @@
 import type { ImageFile } from './image.js';
 import type { WriteTracker } from '../tracker/tracker.js';
 import { fuseErr, fuseErrOf, type ErrnoName } from '../util/errno.js';
+import { withTimeout } from '../util/timeout.js';
+import type { RecordedListener } from '../journal/page-cache.js';
+import type { FastPathCounters } from '../native/fastpath.js';
+import type { StreamFollower } from '../tracker/tracker.js';
+import type { NativeGateInputs, NativePath } from './native-path.js';
 
 /**
  * Whether requests may be served now, and if not, the errno they get. The volume declares what it
@@ -30,6 +35,8 @@ import { fuseErr, fuseErrOf, type ErrnoName } from '../util/errno.js';
  */
 export interface IoGate {
   ioError(): ErrnoName | null;
+  /** Calls `listener` after every change of state, synchronously (the native gates follow it). */
+  onTransition(listener: () => void): void;
 }
 
 const EIO = fuseErr('EIO');
@@ -50,6 +57,22 @@ export interface VolumeEvents {
 export interface Backing {
   image: ImageFile;
   tracker: WriteTracker;
+  /** The journal's recorded bits, for the native data path (Journal.shareRecorded). */
+  recorded: { shareRecorded(listener: RecordedListener | null): void };
+  clusterSize: number;
+  /** The tracker's mark-ahead window (bytes; 0: off). */
+  markAhead: number;
+}
+
+/** Which path serves requests, and what each has served (for status). */
+export interface DataPathReport {
+  path: 'native' | 'javascript';
+  /** Why not native, when it is not. */
+  reason: string | null;
+  /** Requests JavaScript answered (read and write, forwarded by the module included). */
+  javascript: { reads: number; writes: number };
+  /** What the native module did, when there is one. */
+  native: FastPathCounters | null;
 }
 
 interface Pending {
@@ -79,25 +102,87 @@ export class Volume {
   private pausedWrites: (() => void)[] = [];
   private readonly pool: Buffer[] = [];
   private mtimeMs = Date.now();
+  private jsReads = 0;
+  private jsWrites = 0;
 
+  /**
+   * `native`: the native data path, or null with why not (the JavaScript path serves everything).
+   */
   constructor(
     readonly size: number,
     private readonly gate: IoGate,
     private readonly events: VolumeEvents,
     readonly readOnly: boolean,
-  ) {}
+    private readonly native: { path: NativePath; reason?: never } | { path: null; reason: string },
+  ) {
+    gate.onTransition(() => this.refreshGates());
+  }
 
   get openCount(): number { return this.openHandles; }
   get pendingRequests(): number { return this.pending.size; }
-  get modifiedAtMs(): number { return this.mtimeMs; }
-
-  attach(backing: Backing): void {
-    this.backing = backing;
+  /** The volume's mtime: the last write through either path (or the last attach). */
+  get modifiedAtMs(): number {
+    return this.native.path ? Math.max(this.mtimeMs, this.native.path.lastWriteAtMs()) : this.mtimeMs;
+  }
+  /** The stream follower the tracker must use (shared with the native path when there is one). */
+  get streamFollower(): StreamFollower | undefined {
+    return this.native.path?.follow;
   }
 
-  /** Forgets the handles (eject); the lifecycle already refuses I/O. */
-  detach(): void {
+  /**
+   * Serves from `backing`. The native path is bound and given the recorded bits before its gates
+   * open. The mtime moves: a resumed image may have changed while ejected, and a new mtime makes
+   * the kernel drop the pages it cached (auto_cache) at the next open.
+   */
+  attach(backing: Backing): void {
+    this.backing = backing;
+    this.mtimeMs = Date.now();
+    const native = this.native.path;
+    if (native) {
+      native.bind({ fd: backing.image.fd, size: this.size, clusterSize: backing.clusterSize, readOnly: this.readOnly, markAhead: backing.markAhead });
+      backing.recorded.shareRecorded(native.recorded);
+    }
+    this.refreshGates();
+  }
+
+  /**
+   * Forgets the handles (eject, removal, shutdown; the lifecycle already refuses I/O and the
+   * volume was drained). False when a native call is still stuck on the image: the native module
+   * keeps its own descriptor of it until the call returns.
+   */
+  detach(): boolean {
+    const b = this.backing;
     this.backing = null;
+    this.refreshGates();
+    b?.recorded.shareRecorded(null);
+    return this.native.path?.unbind() ?? true;
+  }
+
+  /** Opens or closes the native gates to match what this volume would serve now. */
+  private refreshGates(): void {
+    this.native.path?.refreshGates(this.gateInputs());
+  }
+
+  private gateInputs(): NativeGateInputs {
+    return { serving: this.backing !== null && this.gate.ioError() === null, writesPaused: this.pauseDepth > 0 };
+  }
+
+  dataPath(): DataPathReport {
+    const javascript = { reads: this.jsReads, writes: this.jsWrites };
+    const native = this.native.path;
+    if (!native) return { path: 'javascript', reason: this.native.reason, javascript, native: null };
+    const r = native.report();
+    return { path: r.serving || this.backing === null ? 'native' : 'javascript', reason: r.off, javascript, native: r.counters };
+  }
+
+  /** The native module was not stacked on this mount after all: JavaScript serves everything. */
+  nativeRefused(why: string): void {
+    this.native.path?.disable(why);
+  }
+
+  /** Native calls found stuck on the image (they never returned). */
+  get stuckNativeCalls(): number {
+    return this.native.path?.stuck ?? 0;
   }
 
   /** Counts a descriptor. Write access on a read-only mount is refused here, not at write time. */
@@ -126,6 +211,7 @@ export class Volume {
   }
 
   read(position: number, length: number, reply: ReadReply): void {
+    this.jsReads++;
     const refused = this.refusal();
     if (refused) return reply(refused, null);
     if (position >= this.size || length <= 0) return reply(0, null);
@@ -147,6 +233,7 @@ export class Volume {
 
   /** `data` must already be a copy owned by trackfs (FUSE's buffer dies with the callback). */
   write(data: Buffer, position: number, reply: Reply): void {
+    this.jsWrites++;
     const refused = this.refusal();
     if (refused) return reply(refused);
     if (this.readOnly) return reply(EROFS);
@@ -175,20 +262,26 @@ export class Volume {
    */
   pauseWrites(): void {
     this.pauseDepth++;
+    this.refreshGates();
   }
 
   resumeWrites(): void {
     if (this.pauseDepth === 0) throw new Error('INTERNAL ERROR: resumeWrites() without pauseWrites()');
     if (--this.pauseDepth > 0) return;
+    this.refreshGates();
     const waiting = this.pausedWrites;
     this.pausedWrites = [];
     for (const start of waiting) start();
   }
 
-  /** Resolves once no write that got past the pause gate is still in flight. */
-  whenWritesDrained(): Promise<void> {
-    if (this.writesInFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.writesDrainedWaiters.push(resolve));
+  /**
+   * Resolves once no write that got past the pause gate is still in flight, native ones included;
+   * rejects with ETIMEDOUT after `limitMs`.
+   */
+  whenWritesDrained(limitMs: number): Promise<void> {
+    const js = this.writesInFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.writesDrainedWaiters.push(resolve));
+    const both = Promise.all([js, this.native.path?.drained('writes', limitMs)]).then(() => {});
+    return withTimeout(both, limitMs, 'writes in flight');
   }
 
   private startWrite(req: Pending, data: Buffer, position: number, reply: Reply): void {
@@ -276,7 +369,7 @@ export class Volume {
    */
   expireStuck(limitTicks: number): number {
     this.tick++;
-    let n = 0;
+    let n = this.native.path?.sweep(this.tick, limitTicks, this.gateInputs()) ?? 0;
     for (const req of this.pending) {
       if (this.tick - req.tick < limitTicks) continue;
       req.answered = true;
@@ -288,10 +381,13 @@ export class Volume {
     return n;
   }
 
-  /** Resolves once no request is in flight. New requests are the lifecycle's to refuse. */
-  drain(): Promise<void> {
-    if (this.pending.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  /**
+   * Resolves once no request is in flight, native ones included; rejects with ETIMEDOUT after
+   * `limitMs`. New requests are the lifecycle's to refuse.
+   */
+  drain(limitMs: number): Promise<void> {
+    const js = this.pending.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    return withTimeout(Promise.all([js, this.native.path?.drained('all', limitMs)]).then(() => {}), limitMs, 'requests in flight');
   }
 
   private imageErrno(err: unknown): number {

@@ -37,7 +37,7 @@ class HeldJournal {
 function setup() {
   const lifecycle = new Lifecycle();
   lifecycle.moveTo('active', 'test');
-  const volume = new Volume(1 << 20, lifecycle, { journalFailed: () => {}, imageFailed: () => {} }, false);
+  const volume = new Volume(1 << 20, lifecycle, { journalFailed: () => {}, imageFailed: () => {} }, false, { path: null, reason: 'test' });
   const journal = new HeldJournal();
   const written: number[] = [];
   const image = {
@@ -46,7 +46,7 @@ function setup() {
     datasync: () => Promise.resolve(),
   };
   const tracker: WriteTracker = { beforeWrite: () => { journal.bitEpoch.push(journal.epoch); return null; }, sync: () => Promise.resolve() };
-  volume.attach({ image: image as unknown as ImageFile, tracker });
+  volume.attach({ image: image as unknown as ImageFile, tracker, recorded: { shareRecorded: () => {} }, clusterSize: 4096, markAhead: 0 });
   return { volume, journal, written };
 }
 

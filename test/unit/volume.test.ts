@@ -23,11 +23,11 @@ class HeldImage {
 function setup() {
   const lifecycle = new Lifecycle();
   lifecycle.moveTo('active', 'test');
-  const volume = new Volume(1 << 20, lifecycle, { journalFailed: () => {}, imageFailed: () => {} }, false);
+  const volume = new Volume(1 << 20, lifecycle, { journalFailed: () => {}, imageFailed: () => {} }, false, { path: null, reason: 'test' });
   const image = new HeldImage();
   const tracked: number[] = [];
   const tracker: WriteTracker = { beforeWrite: (offset) => { tracked.push(offset); return null; }, sync: () => Promise.resolve() };
-  volume.attach({ image: image as unknown as ImageFile, tracker });
+  volume.attach({ image: image as unknown as ImageFile, tracker, recorded: { shareRecorded: () => {} }, clusterSize: 4096, markAhead: 0 });
   return { lifecycle, volume, image, tracked };
 }
 
@@ -41,7 +41,7 @@ describe('Volume: pausing writes for a checkpoint', () => {
     assert.equal(image.writes.length, 1);
     volume.pauseWrites();
     let drained = false;
-    const drain = volume.whenWritesDrained().then(() => { drained = true; });
+    const drain = volume.whenWritesDrained(1000).then(() => { drained = true; });
     volume.write(Buffer.alloc(512), 4096, (r) => replies.push(r));
     await tick();
     assert.equal(image.writes.length, 1, 'a paused write must not be issued');
@@ -71,7 +71,7 @@ describe('Volume: pausing writes for a checkpoint', () => {
     assert.deepEqual(tracked, [], 'nor the journal');
     assert.deepEqual(replies, [-errno('EIO'), -errno('EIO')]);
     assert.equal(volume.pendingRequests, 0, 'and is no longer in flight');
-    await volume.whenWritesDrained();
+    await volume.whenWritesDrained(1000);
   });
 
   test('a paused write answered by abortInFlight is not started when writes resume', async () => {
