@@ -52,7 +52,8 @@ function setCostNs(pages: number, rounds: number): number {
  * one sync. `rounds` < CLUSTERS_PER_PAGE, so every cycle writes P pages and syncs them.
  */
 async function cycleUs(pages: number, rounds: number): Promise<number> {
-  const journal = await Journal.create(new NullIo(), { imageSize: pages * CLUSTERS_PER_PAGE * CLUSTER, clusterSize: CLUSTER, imagePath: '/bench' });
+  const imageSize = pages * CLUSTERS_PER_PAGE * CLUSTER;
+  const journal = await Journal.create(new NullIo(), { imageSize, clusterSize: CLUSTER, imagePath: '/bench' });
   await journal.activate({ durability: 'ordered', bootId: 'bench', pid: process.pid, imagePath: '/bench' });
   const syncsBefore = journal.stats.syncs;
   const t0 = process.hrtime.bigint();
@@ -89,7 +90,8 @@ async function recordMs(dir: string, pages: number): Promise<{ ms: number; bytes
   const bits = new Uint8Array(4064);
   bits[7] = 0x81;
   const record: DurabilityRecord = {
-    generation: 'ab'.repeat(16), journal: { path: '/bench', device: '0:0', inode: '1' }, lostAt: Date.now(), reason: 'bench', errorCode: 'EIO',
+    generation: 'ab'.repeat(16), journal: { path: '/bench', device: '0:0', inode: '1' },
+    lostAt: Date.now(), reason: 'bench', errorCode: 'EIO',
     epoch: 1, imageSize: pages * CLUSTERS_PER_PAGE * CLUSTER, clusterSize: CLUSTER, complete: true, pagesAtRisk: pages,
     pages: Array.from({ length: pages }, (_, index) => ({ index, bits })),
   };
@@ -116,7 +118,9 @@ async function main(): Promise<void> {
         setNs = Math.min(setNs, setCostNs(pages, rounds * 10));
         cyc = Math.min(cyc, await cycleUs(pages, rounds));
       }
-      perSync[`${pages} page(s)`] = { setNs: Number(setNs.toFixed(1)), cycleUs: Number(cyc.toFixed(1)), setShare: `${((setNs / 1000 / cyc) * 100).toFixed(2)} %` };
+      perSync[`${pages} page(s)`] = {
+        setNs: Number(setNs.toFixed(1)), cycleUs: Number(cyc.toFixed(1)), setShare: `${((setNs / 1000 / cyc) * 100).toFixed(2)} %`,
+      };
     }
     const sync = await fdatasyncUs(dir, 200);
     const atFailure: Record<string, { ms: number; bytes: number }> = {};

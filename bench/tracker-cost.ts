@@ -45,13 +45,18 @@ function nsPerCall(t: WriteTracker, offs: Float64Array, length: number): number 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'trackfs-bench-tracker-'));
   try {
-    const journal = await Journal.create(await FileJournalIo.open(join(dir, 'j.trackfs'), { create: true }), { imageSize: IMAGE_SIZE, clusterSize: CLUSTER, imagePath: join(dir, 'image') });
+    const io = await FileJournalIo.open(join(dir, 'j.trackfs'), { create: true });
+    const journal = await Journal.create(io, { imageSize: IMAGE_SIZE, clusterSize: CLUSTER, imagePath: join(dir, 'image') });
     await journal.activate({ durability: 'strict', bootId: 'bench', pid: process.pid, imagePath: join(dir, 'image') });
     await journal.record(0, journal.clusterCount - 1);
     const result: Record<string, Record<string, number>> = {};
     for (const [kind, length] of [['random-4k', 4096], ['sequential-128k', 131072]] as const) {
       const offs = offsets(kind);
-      const trackers: [string, WriteTracker][] = [['off', new UntrackedWrites()], ['markAhead4M', new ChangeTracker(journal, 4 * 1024 * 1024)], ['exact', new ChangeTracker(journal, 0)]];
+      const trackers: [string, WriteTracker][] = [
+        ['off', new UntrackedWrites()],
+        ['markAhead4M', new ChangeTracker(journal, 4 * 1024 * 1024)],
+        ['exact', new ChangeTracker(journal, 0)],
+      ];
       const best: Record<string, number> = {};
       // Best of 5 rounds, interleaved: JIT warm-up and a busy neighbour hit every variant alike.
       for (let round = 0; round < 5; round++) {

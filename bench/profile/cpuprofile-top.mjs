@@ -17,8 +17,12 @@ const group = (cf) => {
   if (cf.functionName === '(idle)') return 'idle (epoll_wait)';
   if (cf.functionName === '(program)') return 'native, outside JS (libuv, N-API dispatch, syscalls)';
   if (cf.functionName === '(garbage collector)') return 'garbage collector';
-  if (cf.functionName === 'writeBuffer' || (u === '' && cf.functionName === 'read')) return 'fs.write/fs.read binding: submit to the libuv pool (wakes a pool thread)';
-  if (cf.functionName === 'processTicksAndRejections') return 'nextTick queue: fuse-native replies (native signal wakes the libfuse thread)';
+  if (cf.functionName === 'writeBuffer' || (u === '' && cf.functionName === 'read')) {
+    return 'fs.write/fs.read binding: submit to the libuv pool (wakes a pool thread)';
+  }
+  if (cf.functionName === 'processTicksAndRejections') {
+    return 'nextTick queue: fuse-native replies (native signal wakes the libfuse thread)';
+  }
   if (/timers/.test(u) || /timeoutWrap/.test(cf.functionName)) return 'timers (fuse-native per-op timeout)';
   if (/fuse-native/.test(u)) return 'fuse-native JS (index.js)';
   if (/dist\/src\/fuse\//.test(u)) return 'trackfs fuse adapter';
@@ -51,4 +55,6 @@ for (const [g, t] of [...groups].sort((a, b) => b[1] - a[1])) {
 }
 console.log(`  ${((100 * rest) / total).toFixed(1).padStart(5)} %  everything under 1 % each (module loading at start-up, logging, ...)`);
 console.log(`top ${topN} functions by self time:`);
-for (const [f, t] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, topN)) console.log(`  ${((100 * t) / total).toFixed(1).padStart(5)} %  ${f}`);
+for (const [f, t] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, topN)) {
+  console.log(`  ${((100 * t) / total).toFixed(1).padStart(5)} %  ${f}`);
+}

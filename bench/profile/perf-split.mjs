@@ -87,7 +87,8 @@ for (const [s, n] of [...stageTotals].sort((a, b) => b[1] - a[1])) {
     console.log(`      ${pct(m, mainTotal)}  ${k.split('\u0000')[1]}`);
   }
   if (process.env.TOP) {
-    for (const [k, m] of [...symTotals].filter(([k]) => k.startsWith(`${s}\u0000`)).sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP))) {
+    const top = [...symTotals].filter(([k]) => k.startsWith(`${s}\u0000`)).sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP));
+    for (const [k, m] of top) {
       console.log(`          ${pct(m, mainTotal)}  leaf ${k.split('\u0000')[1]}`);
     }
   }

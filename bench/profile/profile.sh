@@ -44,7 +44,9 @@ PIDS=()       # servers we started (qsd, passthrough), stopped by pid
 MOUNTS=()     # trackfs mountpoints we mounted
 cleanup() {
   for m in "${MOUNTS[@]}"; do
-    if grep -q " $m " /proc/self/mountinfo; then node "$TRACKFS" unmount --lazy "$m" >/dev/null 2>&1 || fusermount -uz "$m" 2>/dev/null || true; fi
+    if grep -q " $m " /proc/self/mountinfo; then
+      node "$TRACKFS" unmount --lazy "$m" >/dev/null 2>&1 || fusermount -uz "$m" 2>/dev/null || true
+    fi
   done
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   sleep 0.5
@@ -58,13 +60,17 @@ cc -O2 -Wall -o "$WORK/passthrough" "$ROOT/bench/passthrough.c" $(pkg-config --c
 
 fill() { fio --name=fill --filename="$1" --size=$SIZE --rw=write --bs=1M --end_fsync=1 --ioengine=psync --output-format=terse >/dev/null; }
 fio_job() { # FILE KIND -> fio arguments
+  local job="--name=j --filename=$1 --size=$SIZE --ioengine=psync"
+  local timed="--time_based=1 --runtime=$SECONDS_PER_JOB"
   case $2 in
-    randwrite4k) echo "--name=j --filename=$1 --size=$SIZE --ioengine=psync --rw=randwrite --bs=4k --time_based=1 --runtime=$SECONDS_PER_JOB" ;;
-    randread4k)  echo "--name=j --filename=$1 --size=$SIZE --ioengine=psync --rw=randread --bs=4k --time_based=1 --runtime=$SECONDS_PER_JOB" ;;
-    odirect1m)   echo "--name=j --filename=$1 --size=$SIZE --ioengine=psync --rw=write --bs=1M --direct=1 --time_based=1 --runtime=$SECONDS_PER_JOB" ;;
+    randwrite4k) echo "$job --rw=randwrite --bs=4k $timed" ;;
+    randread4k)  echo "$job --rw=randread --bs=4k $timed" ;;
+    odirect1m)   echo "$job --rw=write --bs=1M --direct=1 $timed" ;;
   esac
 }
-daemon_pid() { node "$TRACKFS" status "$1" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).pid))'; }
+daemon_pid() {
+  node "$TRACKFS" status "$1" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).pid))'
+}
 
 # start_server NAME DIR -> sets FILE and SPID (and NODE_OPTIONS_EXTRA for trackfs)
 start_server() {
@@ -176,10 +182,16 @@ for (const l of lines) {
   if (m) calls.push({ call: m[2], fd: m[3], t: Number(m[4]) });
 }
 const st = JSON.parse(fs.readFileSync(statusFile, 'utf8'));
-const q = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN; };
-const show = (name, xs) => console.log(`${name}: n=${xs.length}, p50 ${(q(xs, 0.5) * 1e6).toFixed(0)} µs, p90 ${(q(xs, 0.9) * 1e6).toFixed(0)} µs, p99 ${(q(xs, 0.99) * 1e6).toFixed(0)} µs, sum ${xs.reduce((a, b) => a + b, 0).toFixed(2)} s`);
+const q = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN;
+};
+const us = (xs, p) => `${(q(xs, p) * 1e6).toFixed(0)} µs`;
+const show = (name, xs) => console.log(`${name}: n=${xs.length}, p50 ${us(xs, 0.5)}, p90 ${us(xs, 0.9)}, p99 ${us(xs, 0.99)},`
+  + ` sum ${xs.reduce((a, b) => a + b, 0).toFixed(2)} s`);
 const wall = Number(t1) - Number(t0);
-console.log(`1 GiB written in ${wall.toFixed(2)} s under strace (${(1073.741824 / wall).toFixed(0)} MB/s); journal commits ${st.commits}, fdatasyncs ${st.syncs}, clusters ${st.changedClusters}`);
+console.log(`1 GiB written in ${wall.toFixed(2)} s under strace (${(1073.741824 / wall).toFixed(0)} MB/s);`
+  + ` journal commits ${st.commits}, fdatasyncs ${st.syncs}, clusters ${st.changedClusters}`);
 show('journal fdatasync', calls.filter((c) => c.call === 'fdatasync' && c.fd === jfd).map((c) => c.t));
 show('journal page pwrite', calls.filter((c) => c.call === 'pwrite64' && c.fd === jfd).map((c) => c.t));
 show('image pwrite (128 KiB)', calls.filter((c) => c.call === 'pwrite64' && c.fd !== jfd).map((c) => c.t));

@@ -33,7 +33,8 @@ const job = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))).jobs[0];
 const side = job.read.total_ios > 0 ? job.read : job.write;
 const ops = side.total_ios;
 const here = dirname(fileURLToPath(import.meta.url));
-const classes = new Map(execFileSync(join(here, 'threads.sh'), [String(pid)], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ')));
+const threadLines = execFileSync(join(here, 'threads.sh'), [String(pid)], { encoding: 'utf8' }).trim().split('\n');
+const classes = new Map(threadLines.map((l) => l.split(' ')));
 const per = new Map();
 let sum = 0;
 for (const [t, [u, s]] of b.threads) {
