@@ -15,7 +15,7 @@
  * copies from that base again, which covers everything the dead run was copying.
  */
 import { open, stat, realpath } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { askMount, resolveTarget } from './target.js';
 import { offlineChanges, offlineStatus } from './offline.js';
@@ -29,6 +29,7 @@ import { readSidecar, sidecarPathFor, writeSidecar, SIDECAR_FORMAT, type Sidecar
 import { inspectImage } from '../volume/image.js';
 import { VOLUME_NAME } from '../fuse/adapter.js';
 import { formatSize } from '../util/size.js';
+import { printable } from '../util/text.js';
 
 export interface BackupArgs {
   source: string;
@@ -95,7 +96,8 @@ async function openSource(name: string, journalOpt: string | undefined): Promise
   if (s['liveOwner']) fail(`journal ${journal} is in use by a live trackfs mount (pid ${s['liveOwner']}); back up from its mountpoint`);
   if (s['imageSize'] !== image.size) fail(`journal ${journal} is for an image of ${s['imageSize']} bytes, but ${name} has ${image.size}`);
   const recorded = s['image'] as string;
-  if (recorded && !(await samePath(recorded, name))) fail(`journal ${journal} tracks ${recorded}, not ${name}`);
+  if (recorded && !isAbsolute(recorded)) fail(`journal ${journal} names its image as '${printable(recorded)}', not an absolute path: it was not written by trackfs mount`);
+  if (recorded && !(await samePath(recorded, name))) fail(`journal ${journal} tracks ${printable(recorded)}, not ${name}`);
   return {
     describe: name,
     dataPath: name,

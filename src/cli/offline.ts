@@ -6,12 +6,14 @@ import type { Verdict } from '../journal/recovery.js';
 import { formatCheckpointId } from '../journal/checkpoint-id.js';
 import { probeImage } from '../volume/stat-probe.js';
 import { CliError } from './errors.js';
+import { printable } from '../util/text.js';
 
 const lookImage: ImageLookup = async (p) => {
   const r = await probeImage(p);
+  const shown = printable(p);
   if ('facts' in r) return { facts: r.facts };
-  if ('timedOut' in r) return { facts: null, note: `image ${p} did not answer within 3 s (stalled device?): not checked for changes made while unmounted` };
-  return { facts: null, note: `image ${p} cannot be checked (${r.missing}): changes made to it while unmounted cannot be detected` };
+  if ('timedOut' in r) return { facts: null, note: `image ${shown} did not answer within 3 s (stalled device?): not checked for changes made while unmounted` };
+  return { facts: null, note: `image ${shown} cannot be checked (${r.missing}): changes made to it while unmounted cannot be detected` };
 };
 
 async function open(path: string) {

@@ -4,9 +4,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { ErrnoError } from '../util/errno.js';
 import { processAlive } from '../util/process.js';
 import { formatSizeShort } from '../util/size.js';
+import { printable } from '../util/text.js';
 import { currentBootId } from '../util/boot-id.js';
 import { JournalFormatError } from './format.js';
 import { FileJournalIo, FaultInjectingIo, type JournalIo } from './journal-io.js';
@@ -128,6 +130,19 @@ export interface OfflineJournal {
 export type ImageLookup = (path: string) => Promise<{ facts: ImageState | null; note?: string }>;
 
 /**
+ * The image a journal header names, looked up for an offline reader. The header is only as
+ * trustworthy as whoever could write the file: trackfs records an absolute path, so anything else
+ * is not looked at (never handed to a program, never resolved against the reader's directory).
+ */
+async function lookUpRecordedImage(imagePath: string, lookImage: ImageLookup): Promise<{ facts: ImageState | null; note?: string }> {
+  if (!imagePath) return { facts: null, note: 'the journal names no image' };
+  if (!isAbsolute(imagePath)) {
+    return { facts: null, note: `the journal names its image as '${printable(imagePath)}', not an absolute path: not checked for changes made while unmounted` };
+  }
+  return lookImage(imagePath);
+}
+
+/**
  * Reads a journal without changing it (or, with `writable`, for an offline checkpoint: nothing is
  * written until the caller asks); the caller closes it with abandon().
  */
@@ -151,11 +166,11 @@ export async function openJournalOffline(path: string, lookImage: ImageLookup, w
       : { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: [`journal is live (trackfs pid ${owner}); ask the mountpoint for the current view`] };
     return { journal, verdict, liveOwner: owner, image: null };
   }
-  const { facts, note } = h.imagePath ? await lookImage(h.imagePath) : { facts: null, note: 'the journal names no image' };
+  const { facts, note } = await lookUpRecordedImage(h.imagePath, lookImage);
   const usable = facts && (facts.isBlockDevice || facts.size === h.imageSize) ? facts : null;
   const verdict = assessJournal(h, report, bootId, usable);
   if (note) verdict.events.push(note);
-  else if (facts && !usable) verdict.events.push(`image ${h.imagePath} now has ${facts.size} bytes, the journal is for ${h.imageSize}: not checked`);
+  else if (facts && !usable) verdict.events.push(`image ${printable(h.imagePath)} now has ${facts.size} bytes, the journal is for ${h.imageSize}: not checked`);
   return { journal, verdict, liveOwner: 0, image: usable };
 }
 
@@ -172,7 +187,7 @@ export async function checkpointJournalFile(path: string, lookImage: ImageLookup
     if (h.state !== 'untrusted' && !verdict.trusted) await journal.markUntrusted(verdict.reason);
     if (!verdict.trusted && !image) {
       // Re-basing records the image's mtime as the new starting point: it must be known.
-      throw new ErrnoError('EIO', `journal ${path} is untrusted (${verdict.reason}) and its image ${h.imagePath || '(none recorded)'} cannot be checked, so it cannot be re-based`);
+      throw new ErrnoError('EIO', `journal ${path} is untrusted (${verdict.reason}) and its image ${printable(h.imagePath) || '(none recorded)'} cannot be checked, so it cannot be re-based`);
     }
     const result = await journal.checkpoint({ state: 'clean', imageMtimeNs: image?.isBlockDevice ? 0n : image?.mtimeNs ?? h.imageMtimeNs });
     return { result, verdict };
