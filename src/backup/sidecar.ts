@@ -2,8 +2,10 @@
  * The sidecar beside a backup target: which history (generation) and checkpoint the target is a
  * copy of, so the next run picks its base by itself; and whether a run was interrupted, so the
  * next one redoes it from the last base that is known to be complete. Written atomically (temp
- * file, fsync, rename, fsync of the directory): it is never half old, half new.
+ * file, fsync, rename, fsync of the directory): it is never half old, half new. Mode 0600.
  */
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { ErrnoError } from '../util/errno.js';
@@ -73,8 +75,10 @@ export async function readSidecar(path: string): Promise<Sidecar | null> {
 export async function writeSidecar(path: string, s: Sidecar): Promise<void> {
   s.runs = s.runs.slice(-KEEP_RUNS);
   s.updatedAt = new Date().toISOString();
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const h = await open(tmp, 'w', 0o644);
+  // The directory may be shared (/tmp, a backup volume others write to): a name nobody can
+  // predict, made here and now, so a planted symlink or file is never written through.
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
+  const h = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
   try {
     await h.writeFile(`${JSON.stringify(s, null, 2)}\n`);
     await h.sync();

@@ -14,7 +14,7 @@
  * A run that dies after step 3 began leaves the sidecar in-progress with its base: the next run
  * copies from that base again, which covers everything the dead run was copying.
  */
-import { open, stat, realpath } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { askMount, resolveTarget } from './target.js';
@@ -30,6 +30,7 @@ import { inspectImage } from '../volume/image.js';
 import { VOLUME_NAME } from '../fuse/adapter.js';
 import { formatSize } from '../util/size.js';
 import { printable } from '../util/text.js';
+import { firstSameFile, isInside, sameFile } from '../util/same-file.js';
 
 export interface BackupArgs {
   source: string;
@@ -53,8 +54,10 @@ interface Source {
   generation: string;
   /** What `trackfs checkpoint` takes: the mountpoint or the journal file. */
   checkpointTarget: string;
-  /** Files a TARGET must not be: the image, the volume, the journal. */
-  ownFiles: string[];
+  /** Files neither TARGET nor the sidecar may be: the image, the volume, the journal (label, path). */
+  ownFiles: Array<readonly [string, string]>;
+  /** The mountpoint of a live source: nothing of the backup's may be written inside it. */
+  mountpoint: string | null;
   /** The newest checkpoint id when the backup began. */
   latestCheckpoint: string;
   changes(since: string | null): Promise<ChangesReport>;
@@ -81,7 +84,8 @@ async function openSource(name: string, journalOpt: string | undefined): Promise
       clusterSize: s['clusterSize'] as number,
       generation: s['generation'] as string,
       checkpointTarget: target.mountpoint,
-      ownFiles: [join(target.mountpoint, VOLUME_NAME), s['image'] as string, s['journal'] as string],
+      ownFiles: [['the source volume', join(target.mountpoint, VOLUME_NAME)], ['the source image', s['image'] as string], ['the source journal', s['journal'] as string]],
+      mountpoint: target.mountpoint,
       latestCheckpoint: s['latestCheckpoint'] as string,
       changes: (since) => askMount<ChangesReport>(target, { op: 'changes', since }, 120_000),
     };
@@ -97,7 +101,7 @@ async function openSource(name: string, journalOpt: string | undefined): Promise
   if (s['imageSize'] !== image.size) fail(`journal ${journal} is for an image of ${s['imageSize']} bytes, but ${name} has ${image.size}`);
   const recorded = s['image'] as string;
   if (recorded && !isAbsolute(recorded)) fail(`journal ${journal} names its image as '${printable(recorded)}', not an absolute path: it was not written by trackfs mount`);
-  if (recorded && !(await samePath(recorded, name))) fail(`journal ${journal} tracks ${printable(recorded)}, not ${name}`);
+  if (recorded && !(await sameFile(recorded, name))) fail(`journal ${journal} tracks ${printable(recorded)}, not ${name}`);
   return {
     describe: name,
     dataPath: name,
@@ -105,19 +109,23 @@ async function openSource(name: string, journalOpt: string | undefined): Promise
     clusterSize: s['clusterSize'] as number,
     generation: s['generation'] as string,
     checkpointTarget: journal,
-    ownFiles: [name, journal],
+    ownFiles: [['the source image', name], ['the source journal', journal]],
+    mountpoint: null,
     latestCheckpoint: s['latestCheckpoint'] as string,
     changes: (since) => offlineChanges(journal, since),
   };
 }
 
-async function samePath(a: string, b: string): Promise<boolean> {
-  try {
-    const [x, y] = await Promise.all([stat(a), stat(b)]);
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return (await realpath(a).catch(() => a)) === (await realpath(b).catch(() => b));
-  }
+/**
+ * Neither TARGET nor its sidecar may be a file of the source (a sidecar is replaced by rename: as
+ * the image's or the journal's name, it would take their place), nor the sidecar TARGET itself.
+ */
+async function refuseSourceFiles(src: Source, target: string, sidecar: string): Promise<void> {
+  const targetClash = await firstSameFile(target, src.ownFiles);
+  if (targetClash) fail(`target ${target} is ${targetClash}, part of the source itself`);
+  const sidecarClash = await firstSameFile(sidecar, [...src.ownFiles, ['the backup target', target]]);
+  if (sidecarClash) fail(`sidecar ${sidecar} is ${sidecarClash}; name another file with --sidecar`);
+  if (src.mountpoint && (await isInside(sidecar, src.mountpoint))) fail(`sidecar ${sidecar} is inside the source's mountpoint ${src.mountpoint}; name another file with --sidecar`);
 }
 
 /** TARGET as it is now: absent, or its size. Creates nothing. */
@@ -134,7 +142,7 @@ async function inspectTarget(path: string): Promise<{ exists: false } | { exists
 
 async function createSparseTarget(path: string, size: number): Promise<void> {
   try {
-    const h = await open(path, 'wx', 0o644);
+    const h = await open(path, 'wx', 0o600);
     await h.truncate(size);
     await h.close();
   } catch (e) {
@@ -198,11 +206,7 @@ export async function backupCommand(args: BackupArgs): Promise<number> {
 async function runBackup(args: BackupArgs, started: number, ui: { touched(): void; showBar(total: number): cliProgress.SingleBar | null }): Promise<number> {
   const src = await openSource(args.source, args.journal);
   const sidecarPath = args.sidecar ?? sidecarPathFor(args.target);
-  for (const own of src.ownFiles) {
-    if (own && (await samePath(own, args.target).catch(() => false)) && (await stat(args.target).catch(() => null))) {
-      fail(`target ${args.target} is ${own}, part of the source itself`);
-    }
-  }
+  await refuseSourceFiles(src, args.target, sidecarPath);
   const t = await inspectTarget(args.target);
   if (t.exists && t.blockDevice && args.sidecar === undefined) {
     // Its state cannot live in /dev, where a reused device name would inherit it.

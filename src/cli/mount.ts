@@ -5,7 +5,7 @@
  * reason back through a pipe.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, writeSync, statSync } from 'node:fs';
+import { closeSync, writeSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { runDaemon, type MountConfig, type Readiness } from '../mount/daemon.js';
@@ -13,6 +13,8 @@ import { isValidClusterSize } from '../journal/format.js';
 import { createLogger } from '../util/logger.js';
 import { ensureRuntimeDir, mountPaths } from '../util/runtime.js';
 import { parseSize } from '../util/size.js';
+import { openLogFile } from '../util/log-file.js';
+import { firstSameFile, isInside } from '../util/same-file.js';
 import { CliError, EXIT, fail } from './errors.js';
 
 export interface MountArgs {
@@ -84,11 +86,31 @@ async function buildConfig(args: MountArgs): Promise<MountConfig> {
   };
 }
 
+/**
+ * The log is appended to: it must not be a file of the mount's own (the image, the journal) nor
+ * lie inside the mountpoint (the volume, or a file the mount is about to hide).
+ */
+async function refuseLogFileClash(config: MountConfig): Promise<void> {
+  if (!config.logFile) return;
+  const clash = await firstSameFile(config.logFile, [['the image', config.image], ['the journal', config.journal]]);
+  if (clash) fail(`log file ${config.logFile} is ${clash}; name another file with --log-file`);
+  if (await isInside(config.logFile, config.mountpoint)) fail(`log file ${config.logFile} is inside the mountpoint ${config.mountpoint}; name a file elsewhere`);
+}
+
+function openLog(path: string): number {
+  try {
+    return openLogFile(path);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+}
+
 export async function mountCommand(args: MountArgs): Promise<void> {
   const config = await buildConfig(args);
+  await refuseLogFileClash(config);
   const params: DaemonParams = { config, logLevel: args.logLevel, foreground: args.foreground };
   if (args.foreground) {
-    const log = createLogger({ level: args.logLevel, file: config.logFile ?? undefined });
+    const log = createLogger({ level: args.logLevel, fd: config.logFile ? openLog(config.logFile) : undefined });
     await runDaemon(config, log, {
       ready: () => { if (process.stderr.isTTY) process.stderr.write(`trackfs: ${config.image} mounted at ${config.mountpoint}/volume (Ctrl-C to unmount)\n`); },
       failed: (message) => { process.stderr.write(`trackfs: ${message}\n`); },
@@ -101,12 +123,7 @@ export async function mountCommand(args: MountArgs): Promise<void> {
 async function startBackgroundDaemon(params: DaemonParams): Promise<void> {
   ensureRuntimeDir();
   const logFile = params.config.logFile!;
-  let logFd: number;
-  try {
-    logFd = openSync(logFile, 'a', 0o600);
-  } catch (e) {
-    fail(`cannot open log file ${logFile}: ${(e as NodeJS.ErrnoException).code}`);
-  }
+  const logFd = openLog(logFile);
   const child = spawn(process.execPath, [process.argv[1]!, '__daemon', JSON.stringify(params)], {
     detached: true,
     // stdout/stderr go to the log so a crash of the daemon leaves its last words there.
@@ -156,7 +173,8 @@ export async function daemonCommand(serialized: string): Promise<void> {
   const params = JSON.parse(serialized) as DaemonParams;
   // Hold no directory of the caller's: a cwd on a removable volume would keep it from unmounting.
   process.chdir('/');
-  const log = createLogger({ level: params.logLevel, file: params.config.logFile ?? undefined });
+  // In the background the log file is this process's stdout and stderr, opened by `mount`.
+  const log = createLogger({ level: params.logLevel, fd: params.config.logFile ? 1 : undefined });
   // Synchronous on purpose: a pipe to the waiting parent, written once, and the failure path exits
   // right after.
   const tell = (msg: object): void => {
