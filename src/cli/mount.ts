@@ -14,6 +14,7 @@ import { createLogger } from '../util/logger.js';
 import { ensureRuntimeDir, mountPaths } from '../util/runtime.js';
 import { parseSize } from '../util/size.js';
 import { openLogFile } from '../util/log-file.js';
+import { openPrivateAppend } from '../util/private-dir.js';
 import { firstSameFile, isInside } from '../util/same-file.js';
 import { CliError, EXIT, fail } from './errors.js';
 
@@ -97,9 +98,10 @@ async function refuseLogFileClash(config: MountConfig): Promise<void> {
   if (await isInside(config.logFile, config.mountpoint)) fail(`log file ${config.logFile} is inside the mountpoint ${config.mountpoint}; name a file elsewhere`);
 }
 
-function openLog(path: string): number {
+/** Opens the log: a file the user named, or the default one in the (private) runtime directory. */
+function openLog(path: string, inRuntimeDir: boolean): number {
   try {
-    return openLogFile(path);
+    return inRuntimeDir ? openPrivateAppend(path) : openLogFile(path);
   } catch (e) {
     fail((e as Error).message);
   }
@@ -110,20 +112,24 @@ export async function mountCommand(args: MountArgs): Promise<void> {
   await refuseLogFileClash(config);
   const params: DaemonParams = { config, logLevel: args.logLevel, foreground: args.foreground };
   if (args.foreground) {
-    const log = createLogger({ level: args.logLevel, fd: config.logFile ? openLog(config.logFile) : undefined });
+    const log = createLogger({ level: args.logLevel, fd: config.logFile ? openLog(config.logFile, false) : undefined });
     await runDaemon(config, log, {
       ready: () => { if (process.stderr.isTTY) process.stderr.write(`trackfs: ${config.image} mounted at ${config.mountpoint}/volume (Ctrl-C to unmount)\n`); },
       failed: (message) => { process.stderr.write(`trackfs: ${message}\n`); },
     });
     return;
   }
-  await startBackgroundDaemon(params);
+  await startBackgroundDaemon(params, args.logFile === undefined);
 }
 
-async function startBackgroundDaemon(params: DaemonParams): Promise<void> {
-  ensureRuntimeDir();
+async function startBackgroundDaemon(params: DaemonParams, logInRuntimeDir: boolean): Promise<void> {
+  try {
+    ensureRuntimeDir();
+  } catch (e) {
+    fail((e as Error).message);
+  }
   const logFile = params.config.logFile!;
-  const logFd = openLog(logFile);
+  const logFd = openLog(logFile, logInRuntimeDir);
   const child = spawn(process.execPath, [process.argv[1]!, '__daemon', JSON.stringify(params)], {
     detached: true,
     // stdout/stderr go to the log so a crash of the daemon leaves its last words there.

@@ -3,7 +3,7 @@
  * over its control socket) or a journal file (read offline).
  */
 import { stat, realpath } from 'node:fs/promises';
-import { callDaemon, ControlRemoteError, ControlUnavailable } from '../control/client.js';
+import { callDaemon, ControlRemoteError, ControlUnavailable, ControlUntrusted } from '../control/client.js';
 import type { ControlRequest } from '../control/protocol.js';
 import { readMounts } from '../util/mountinfo.js';
 import { mountPaths } from '../util/runtime.js';
@@ -33,7 +33,7 @@ export async function askMount<T>(target: Extract<Target, { kind: 'mount' }>, re
   try {
     return await callDaemon<T>(target.socket, req, timeoutMs);
   } catch (e) {
-    if (e instanceof ControlRemoteError) fail(e.message);
+    if (e instanceof ControlRemoteError || e instanceof ControlUntrusted) fail(e.message);
     if (e instanceof ControlUnavailable) {
       const mounts = await readMounts();
       const here = mounts?.find((m) => m.mountPoint === target.mountpoint);

@@ -1,6 +1,6 @@
 /** `trackfs unmount MOUNTPOINT [--lazy]`: flush, close, unmount, and wait for the daemon to exit. */
 import { realpath } from 'node:fs/promises';
-import { callDaemon, ControlRemoteError, ControlUnavailable } from '../control/client.js';
+import { callDaemon, ControlRemoteError, ControlUnavailable, ControlUntrusted } from '../control/client.js';
 import { mountPaths } from '../util/runtime.js';
 import { unmountFuse } from '../fuse/unmount.js';
 import { CliError, fail } from './errors.js';
@@ -34,6 +34,7 @@ export async function unmountCommand(name: string, lazy: boolean, timeoutSeconds
   try {
     pid = (await callDaemon<{ pid: number }>(socket, { op: 'status' }, 5_000)).pid;
   } catch (e) {
+    if (e instanceof ControlUntrusted) fail(e.message);
     if (!(e instanceof ControlUnavailable)) throw e;
     // No daemon answers. A trackfs mount left behind (daemon killed) can still be taken away.
     if (!(await trackfsMountAt(mountpoint))) fail(`${name} is not a trackfs mountpoint`);

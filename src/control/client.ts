@@ -1,10 +1,30 @@
-/** The CLI's side of the control channel. */
+/**
+ * The CLI's side of the control channel. Whatever answers on the socket is believed (a `changes`
+ * reply decides what a backup copies), so before connecting the CLI checks that the runtime
+ * directory is private and the socket is a socket of the user's own, or root's.
+ */
 import { createConnection } from 'node:net';
+import { dirname } from 'node:path';
 import { MAX_REPLY_BYTES, type ControlReply, type ControlRequest } from './protocol.js';
+import { checkRuntimeDir } from '../util/runtime.js';
+import { checkOwnSocket } from '../util/private-dir.js';
 
 export class ControlUnavailable extends Error {
   constructor(readonly socketPath: string, readonly reason: string) {
     super(`no trackfs daemon answers at ${socketPath} (${reason})`);
+  }
+}
+
+/** The socket, or the directory it is in, is not one to trust: another user could answer there. */
+export class ControlUntrusted extends Error {}
+
+/** 'missing' when nothing is there to ask; throws ControlUntrusted when it cannot be trusted. */
+function checkSocket(socketPath: string): 'ok' | 'missing' {
+  try {
+    if (checkRuntimeDir(dirname(socketPath)) === 'missing') return 'missing';
+    return checkOwnSocket(socketPath);
+  } catch (e) {
+    throw new ControlUntrusted((e as Error).message);
   }
 }
 
@@ -16,6 +36,7 @@ export class ControlRemoteError extends Error {
 
 export function callDaemon<T>(socketPath: string, req: ControlRequest, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
+    if (checkSocket(socketPath) === 'missing') return reject(new ControlUnavailable(socketPath, 'ENOENT'));
     const sock = createConnection(socketPath);
     let data = '';
     let settled = false;

@@ -1,6 +1,9 @@
 /** The daemon's side of the control channel. */
 import { createServer, type Server } from 'node:net';
+import { lstatSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
+import { ErrnoError } from '../util/errno.js';
+import { removeStale } from '../util/private-dir.js';
 import { MAX_MESSAGE_BYTES, type ControlReply, type ControlRequest } from './protocol.js';
 
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
@@ -9,8 +12,9 @@ export class ControlServer {
   private constructor(private readonly server: Server, readonly path: string) {}
 
   static async listen(path: string, handle: ControlHandler, onError: (e: unknown) => void): Promise<ControlServer> {
-    // A socket file left by a daemon that died is stale: the caller has checked no daemon owns it.
-    await unlink(path).catch(() => {});
+    // A socket left by a daemon that died is stale (the caller has checked that no daemon owns it):
+    // removed if it is a socket of ours, refused if it is anything else.
+    removeStale(path, 'socket');
     const server = createServer((sock) => {
       let data = '';
       sock.setEncoding('utf8');
@@ -38,11 +42,23 @@ export class ControlServer {
     server.on('error', onError);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
+      // The socket is made by bind(2), inside listen(), with the umask's mode: 0600 from the start,
+      // so that no other user could connect even for an instant.
+      const umask = process.umask(0o177);
+      try {
+        server.listen(path, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      } finally {
+        process.umask(umask);
+      }
     });
+    const st = lstatSync(path);
+    if ((st.mode & 0o077) !== 0) {
+      server.close();
+      throw new ErrnoError('EACCES', `control socket ${path} was created with mode ${(st.mode & 0o777).toString(8)}, open to other users`);
+    }
     // The daemon's lifetime is owned by the mount, not by the socket.
     server.unref();
     return new ControlServer(server, path);

@@ -10,7 +10,7 @@
  * fsync must not skip the journal commit; a backing call that never returns must not stop the
  * daemon), and a watchdog bounds the whole shutdown.
  */
-import { readdir, readFile, readlink, stat, writeFile, unlink, realpath } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat, unlink, realpath } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Durability } from '../journal/format.js';
 import { openJournalForMount, type OpenedJournal } from '../journal/open.js';
@@ -29,6 +29,7 @@ import { MountWatch, type WatchedVolume } from './mount-watch.js';
 import { ErrnoError, errno, errnoNameOf } from '../util/errno.js';
 import { readMounts } from '../util/mountinfo.js';
 import { ensureRuntimeDir, mountPaths, type MountPaths } from '../util/runtime.js';
+import { writePrivateFile } from '../util/private-dir.js';
 import { flushLogs, type Logger } from '../util/logger.js';
 import { formatSizeShort } from '../util/size.js';
 
@@ -199,6 +200,8 @@ export class MountDaemon {
   private fuse: FuseHandle | null = null;
   private watch: MountWatch | null = null;
   private paths: MountPaths | null = null;
+  /** The registration file is ours to remove (something else may sit at its path). */
+  private registered = false;
   private realMountpoint = '';
   private shutdownPromise: Promise<ShutdownSummary> | null = null;
   /** Answers requests stuck longer than FUSE_OP_TIMEOUT_MS (fuse-native's own timer is off). */
@@ -243,7 +246,8 @@ export class MountDaemon {
       await this.attachBacking(facts, { resetJournal: c.resetJournal, clusterSize: c.clusterSize });
 
       this.control = await ControlServer.listen(this.paths.socket, (req) => this.handleControl(req), (e) => this.log.error({ err: e }, 'control socket error'));
-      await writeFile(this.paths.info, JSON.stringify({ pid: process.pid, mountpoint: this.realMountpoint, image: facts.path, journal: c.journal, socket: this.paths.socket, logFile: c.logFile }) + '\n');
+      writePrivateFile(this.paths.info, JSON.stringify({ pid: process.pid, mountpoint: this.realMountpoint, image: facts.path, journal: c.journal, socket: this.paths.socket, logFile: c.logFile }) + '\n');
+      this.registered = true;
 
       const ops = buildFuseOps(this.volume, { internalError: (op, e) => this.log.error({ err: e, op }, `INTERNAL ERROR in FUSE op ${op}`) });
       this.fuse = await withTimeout(
@@ -698,7 +702,7 @@ export class MountDaemon {
     this.watch?.stop();
     if (this.fuse) await this.fuse.unmount(true, 5_000).catch(() => {});
     if (this.control) await this.control.close().catch(() => {});
-    if (this.paths) await unlink(this.paths.info).catch(() => {});
+    if (this.paths && this.registered) await unlink(this.paths.info).catch(() => {});
     if (this.backing) {
       // Nothing was served: what the header says is still true, so leave the file as it is.
       await this.backing.opened.journal.abandon();
