@@ -97,7 +97,9 @@ async function openSource(name: string, journalOpt: string | undefined): Promise
     if ((e as Error).message.includes('does not exist') && !journalOpt) fail(`journal ${journal} does not exist; name the journal with --journal`);
     throw e;
   });
-  if (s['liveOwner']) fail(`journal ${journal} is in use by a live trackfs mount (pid ${s['liveOwner']}); back up from its mountpoint`);
+  if (s['inUse']) {
+    fail(s['liveOwner'] ? `journal ${journal} is in use by a live trackfs mount (pid ${s['liveOwner']}); back up from its mountpoint` : `journal ${journal} is in use (locked by another process: a trackfs mount or command); try again once it is done`);
+  }
   if (s['imageSize'] !== image.size) fail(`journal ${journal} is for an image of ${s['imageSize']} bytes, but ${name} has ${image.size}`);
   const recorded = s['image'] as string;
   if (recorded && !isAbsolute(recorded)) fail(`journal ${journal} names its image as '${printable(recorded)}', not an absolute path: it was not written by trackfs mount`);

@@ -33,7 +33,7 @@ export async function offlineCheckpoint(path: string): Promise<{ result: Checkpo
 }
 
 export async function offlineStatus(path: string): Promise<Record<string, unknown>> {
-  const { journal, verdict, liveOwner } = await open(path);
+  const { journal, verdict, inUse, liveOwner } = await open(path);
   try {
     const h = journal.headerSnapshot();
     return {
@@ -42,6 +42,7 @@ export async function offlineStatus(path: string): Promise<Record<string, unknow
       journalState: h.state,
       trusted: verdict.trusted,
       reason: verdict.trusted ? undefined : verdict.reason,
+      inUse,
       liveOwner: liveOwner || null,
       image: h.imagePath,
       imageSize: h.imageSize,

@@ -23,7 +23,8 @@ export function formatStatus(s: Status): string {
     lines.push(row('daemon', `pid ${s['pid']}, log ${s['logFile'] ?? 'stderr'}`));
   } else {
     lines.push(row('journal', s['journal']));
-    lines.push(row('state', `${s['journalState']}${s['liveOwner'] ? ` (live: trackfs pid ${s['liveOwner']})` : ''}`));
+    const live = s['liveOwner'] ? ` (live: trackfs pid ${s['liveOwner']})` : s['inUse'] ? ' (in use: locked by another process)' : '';
+    lines.push(row('state', `${s['journalState']}${live}`));
   }
   lines.push(row('image', `${s['image']}${size}`));
   if (s['source'] === 'mount') lines.push(row('journal', `${s['journal']} (${s['journalState']})`));

@@ -5,6 +5,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
+import { lockDescriptor, type LockResult } from '../util/file-lock.js';
 
 export interface JournalIo {
   read(buf: Buffer, position: number): Promise<number>;
@@ -13,6 +14,8 @@ export interface JournalIo {
   size(): Promise<number>;
   truncate(size: number): Promise<void>;
   close(): Promise<void>;
+  /** A flock lock on the file, held until close (files only; see util/file-lock.ts). */
+  lock?(exclusive: boolean): Promise<LockResult>;
 }
 
 export type IoOp = 'read' | 'write' | 'datasync' | 'truncate';
@@ -59,6 +62,10 @@ export class FileJournalIo implements JournalIo {
 
   close(): Promise<void> {
     return this.handle.close();
+  }
+
+  lock(exclusive: boolean): Promise<LockResult> {
+    return lockDescriptor(this.handle.fd, exclusive);
   }
 }
 
@@ -117,5 +124,9 @@ export class FaultInjectingIo implements JournalIo {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  lock(exclusive: boolean): Promise<LockResult> {
+    return this.inner.lock ? this.inner.lock(exclusive) : Promise.resolve({ unsupported: 'not a file' });
   }
 }

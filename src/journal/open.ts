@@ -1,8 +1,11 @@
 /**
  * Opening a journal for a mount (create, verify geometry, refuse one in use, judge trust) and for
  * an offline reader (read-only, nothing written). Errors are ErrnoErrors with one-line messages.
+ *
+ * "In use" is a lock, not a guess: a mount holds an exclusive flock on the journal for as long as
+ * it has the file open, an offline reader a shared one (an offline checkpoint, which writes, an
+ * exclusive one). The pid in the header only names the holder in messages.
  */
-import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { ErrnoError } from '../util/errno.js';
@@ -26,16 +29,30 @@ export interface OpenedJournal {
   bootId: string;
 }
 
+/**
+ * Who holds the journal, for a message: the daemon the header names when it says active on this
+ * boot, else nobody known (another trackfs command, or any process that locked the file).
+ */
+function holderOf(header: { state: string; bootId: string; pid: number }, bootId: string): number {
+  return header.state === 'active' && header.bootId === bootId && header.pid > 0 && processAlive(header.pid) ? header.pid : 0;
+}
 
-/** The pid of a live trackfs daemon that holds this journal active, or 0. */
-export async function liveOwner(header: { state: string; bootId: string; pid: number }, bootId: string): Promise<number> {
-  if (header.state !== 'active' || header.bootId !== bootId || header.pid === process.pid || !processAlive(header.pid)) return 0;
+function inUseMessage(path: string, pid: number): string {
+  return pid ? `journal ${path} is in use by trackfs (pid ${pid})` : `journal ${path} is in use (locked by another process: a trackfs mount or command); try again once it is done`;
+}
+
+/** Where the journal cannot be locked, what that means; said once per open, in the events. */
+function lockUnavailable(why: string): string {
+  return `journal lock unavailable (${why}): another mount or reader of this journal cannot be detected`;
+}
+
+/** The header's holder of a journal found locked: read without trusting anything else in it. */
+async function holderOfLocked(io: JournalIo, bootId: string): Promise<number> {
   try {
-    const cmdline = await readFile(`/proc/${header.pid}/cmdline`, 'utf8');
-    return cmdline.includes('trackfs') ? header.pid : 0;
+    const { journal } = await Journal.load(io);
+    return holderOf(journal.headerSnapshot(), bootId);
   } catch {
-    // No /proc (macOS): a live pid recorded on this boot is taken as the owner.
-    return process.platform === 'linux' ? 0 : header.pid;
+    return 0;
   }
 }
 
@@ -72,9 +89,35 @@ export async function openJournalForMount(params: {
     return { journal, io, verdict, created: true, report: { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [] }, bootId };
   };
 
-  if (!existsSync(path)) return fresh(new FaultInjectingIo(await openIo(path, true)));
+  const lockEvents: string[] = [];
+  /** Takes the exclusive lock of a mount on `io`, or closes it and throws. */
+  const lockForMount = async (io: FaultInjectingIo): Promise<FaultInjectingIo> => {
+    const r = await io.lock(true);
+    if (r === 'locked') return io;
+    if (r !== 'busy') {
+      lockEvents.push(lockUnavailable(r.unsupported));
+      return io;
+    }
+    const pid = await holderOfLocked(io, bootId);
+    await io.close().catch(() => {});
+    throw new ErrnoError('EBUSY', inUseMessage(path, pid));
+  };
+  const withLockEvents = (o: OpenedJournal): OpenedJournal => {
+    o.verdict.events.push(...lockEvents);
+    return o;
+  };
 
-  const io = new FaultInjectingIo(await openIo(path, false));
+  if (!existsSync(path)) {
+    const io = await lockForMount(new FaultInjectingIo(await openIo(path, true)));
+    try {
+      return withLockEvents(await fresh(io));
+    } catch (e) {
+      await io.close().catch(() => {});
+      throw e;
+    }
+  }
+
+  const io = await lockForMount(new FaultInjectingIo(await openIo(path, false)));
   try {
     let loaded;
     try {
@@ -87,12 +130,10 @@ export async function openJournalForMount(params: {
         throw new ErrnoError('EINVAL', describeFormatError(path, e) + hint);
       }
       await io.truncate(0);
-      return await fresh(io);
+      return withLockEvents(await fresh(io));
     }
     const { journal, report } = loaded;
     const h = journal.headerSnapshot();
-    const owner = await liveOwner(h, bootId);
-    if (owner) throw new ErrnoError('EBUSY', `journal ${path} is in use by trackfs (pid ${owner})`);
 
     const sizeDiffers = h.imageSize !== image.size;
     const clusterDiffers = params.clusterSize !== null && params.clusterSize !== h.clusterSize;
@@ -103,17 +144,16 @@ export async function openJournalForMount(params: {
           : `uses cluster size ${formatSizeShort(h.clusterSize)}, not ${formatSizeShort(params.clusterSize!)}`;
         throw new ErrnoError('EINVAL', `journal ${path} ${what}; use --reset-journal to start over`);
       }
-      await journal.abandon();
-      const io2 = new FaultInjectingIo(await openIo(path, false));
-      await io2.truncate(0);
-      return await fresh(io2);
+      // Formatted anew through the same descriptor, so the lock is never let go meanwhile.
+      await io.truncate(0);
+      return withLockEvents(await fresh(io));
     }
     if (params.resetJournal) {
       await journal.reset();
-      return { journal, io, verdict: { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: ['journal reset: new generation'] }, created: false, report, bootId };
+      return withLockEvents({ journal, io, verdict: { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: ['journal reset: new generation'] }, created: false, report, bootId });
     }
     const verdict = assessJournal(h, report, bootId, image);
-    return { journal, io, verdict, created: false, report, bootId };
+    return withLockEvents({ journal, io, verdict, created: false, report, bootId });
   } catch (e) {
     await io.close().catch(() => {});
     throw e;
@@ -123,7 +163,9 @@ export async function openJournalForMount(params: {
 export interface OfflineJournal {
   journal: Journal;
   verdict: Verdict;
-  /** pid of a live daemon that has it active, or 0. */
+  /** Locked by a mount or another command: what it says may change under the reader. */
+  inUse: boolean;
+  /** pid of the live daemon that holds it (from the header), or 0 when not known. */
   liveOwner: number;
 }
 
@@ -148,6 +190,7 @@ async function lookUpRecordedImage(imagePath: string, lookImage: ImageLookup): P
  */
 export async function openJournalOffline(path: string, lookImage: ImageLookup, writable = false): Promise<OfflineJournal & { image: ImageState | null }> {
   const io = await openIo(path, false, !writable);
+  const lock = io.lock ? await io.lock(writable) : { unsupported: 'not a file' };
   let loaded;
   try {
     loaded = await Journal.load(io);
@@ -159,19 +202,23 @@ export async function openJournalOffline(path: string, lookImage: ImageLookup, w
   const { journal, report } = loaded;
   const h = journal.headerSnapshot();
   const bootId = await currentBootId();
-  const owner = await liveOwner(h, bootId);
-  if (owner) {
+  const holder = holderOf(h, bootId);
+  // Without a lock, the header's word is all there is: a daemon alive on this boot that left it active.
+  const inUse = lock === 'busy' || (typeof lock === 'object' && holder !== 0 && holder !== process.pid);
+  if (inUse) {
+    const who = holder ? `trackfs pid ${holder}` : 'locked by another process';
     const verdict: Verdict = h.state === 'untrusted'
       ? { trusted: false, reason: h.reason, newlyUntrusted: false, crashed: false, events: [] }
-      : { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: [`journal is live (trackfs pid ${owner}); ask the mountpoint for the current view`] };
-    return { journal, verdict, liveOwner: owner, image: null };
+      : { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: [`journal is live (${who}); ask the mountpoint for the current view`] };
+    return { journal, verdict, inUse: true, liveOwner: holder, image: null };
   }
   const { facts, note } = await lookUpRecordedImage(h.imagePath, lookImage);
   const usable = facts && (facts.isBlockDevice || facts.size === h.imageSize) ? facts : null;
   const verdict = assessJournal(h, report, bootId, usable);
   if (note) verdict.events.push(note);
   else if (facts && !usable) verdict.events.push(`image ${printable(h.imagePath)} now has ${facts.size} bytes, the journal is for ${h.imageSize}: not checked`);
-  return { journal, verdict, liveOwner: 0, image: usable };
+  if (typeof lock === 'object') verdict.events.push(lockUnavailable(lock.unsupported));
+  return { journal, verdict, inUse: false, liveOwner: 0, image: usable };
 }
 
 /**
@@ -180,9 +227,9 @@ export async function openJournalOffline(path: string, lookImage: ImageLookup, w
  * image as it is now).
  */
 export async function checkpointJournalFile(path: string, lookImage: ImageLookup): Promise<{ result: CheckpointResult; verdict: Verdict }> {
-  const { journal, verdict, liveOwner: owner, image } = await openJournalOffline(path, lookImage, true);
+  const { journal, verdict, inUse, liveOwner: owner, image } = await openJournalOffline(path, lookImage, true);
   try {
-    if (owner) throw new ErrnoError('EBUSY', `journal ${path} is in use by trackfs (pid ${owner}); checkpoint its mountpoint instead`);
+    if (inUse) throw new ErrnoError('EBUSY', `${inUseMessage(path, owner)}${owner ? '; checkpoint its mountpoint instead' : ''}`);
     const h = journal.headerSnapshot();
     if (h.state !== 'untrusted' && !verdict.trusted) await journal.markUntrusted(verdict.reason);
     if (!verdict.trusted && !image) {

@@ -285,8 +285,16 @@ export class MountDaemon {
    */
   private async attachBacking(facts: ImageFacts, opts: { resetJournal: boolean; clusterSize: number | null }): Promise<void> {
     const c = this.config;
-    const opened = await openJournalForMount({ path: c.journal, image: facts, clusterSize: opts.clusterSize, resetJournal: opts.resetJournal });
-    let image: ImageFile | null = null;
+    // The image first: its lock keeps a second mount of it from touching (or creating) a journal.
+    const image = await ImageFile.open(facts, c.readOnly);
+    if (image.lockProblem) this.note(image.lockProblem);
+    let opened: OpenedJournal;
+    try {
+      opened = await openJournalForMount({ path: c.journal, image: facts, clusterSize: opts.clusterSize, resetJournal: opts.resetJournal });
+    } catch (e) {
+      await image.close().catch(() => {});
+      throw e;
+    }
     try {
       const { journal, verdict } = opened;
       for (const e of verdict.events) this.note(e);
@@ -295,7 +303,6 @@ export class MountDaemon {
         this.log.warn({ reason: verdict.reason }, `journal is untrusted: ${verdict.reason}`);
         await journal.markUntrusted(verdict.reason);
       }
-      image = await ImageFile.open(facts, c.readOnly);
       if (!c.readOnly) {
         await journal.activate({ durability: c.durability, bootId: opened.bootId, pid: process.pid, imagePath: facts.path });
         if (c.durability === 'ordered') journal.startAutoSync(ORDERED_SYNC_INTERVAL_MS, (e) => this.journalFailed(e));
@@ -305,7 +312,7 @@ export class MountDaemon {
       this.volume!.attach({ image, tracker });
     } catch (e) {
       await opened.journal.abandon();
-      await image?.close().catch(() => {});
+      await image.close().catch(() => {});
       throw e;
     }
   }

@@ -7,6 +7,7 @@ import { close, fdatasync, fstat, open, read, write, constants as fsConstants } 
 import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ErrnoError } from '../util/errno.js';
+import { lockDescriptor } from '../util/file-lock.js';
 
 export interface ImageFacts {
   path: string;
@@ -73,12 +74,38 @@ export type IoCallback = (err: NodeJS.ErrnoException | null, bytes: number) => v
 export class ImageFile {
   private closed = false;
 
-  private constructor(readonly fd: number, readonly facts: ImageFacts) {}
+  /**
+   * @param lockProblem why the image could not be locked (no way to lock here), or null: the
+   *   caller says so once.
+   */
+  private constructor(readonly fd: number, readonly facts: ImageFacts, readonly lockProblem: string | null) {}
 
+  /**
+   * Opens the image and locks it for as long as it is open: exclusively for a read-write mount, so
+   * that no second mount (with another journal, which would miss this one's writes) can open it;
+   * shared for a read-only one. The lock goes with the descriptor: a resume after an eject takes
+   * it again, and fails if another mount took the image meanwhile.
+   */
   static async open(facts: ImageFacts, readOnly: boolean): Promise<ImageFile> {
+    const fd = await ImageFile.openDescriptor(facts, readOnly);
+    let lock;
+    try {
+      lock = await lockDescriptor(fd, !readOnly);
+    } catch (e) {
+      await closeAsync(fd).catch(() => {});
+      throw e;
+    }
+    if (lock === 'busy') {
+      await closeAsync(fd).catch(() => {});
+      throw new ErrnoError('EBUSY', `image ${facts.path} is in use by another trackfs mount (it is locked${readOnly ? ' for writing' : ''}); unmount that one first`);
+    }
+    return new ImageFile(fd, facts, lock === 'locked' ? null : `image lock unavailable (${lock.unsupported}): a second mount of ${facts.path} cannot be detected`);
+  }
+
+  private static async openDescriptor(facts: ImageFacts, readOnly: boolean): Promise<number> {
     const flags = readOnly ? fsConstants.O_RDONLY : fsConstants.O_RDWR;
     try {
-      return new ImageFile(await openAsync(facts.path, flags), facts);
+      return await openAsync(facts.path, flags);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {

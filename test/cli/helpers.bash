@@ -33,6 +33,7 @@ tf_setup() {
   : > "$TF_TMP/.state/loops"
   : > "$TF_TMP/.state/users"
   : > "$TF_TMP/.state/paths"
+  : > "$TF_TMP/.state/helpers"
   export TRACKFS_RUNTIME_DIR="$TF_TMP/run"
   unset TRACKFS_DEBUG
   cd "$TF_TMP" || return 1
@@ -130,6 +131,14 @@ expected_clusters() {
     len=${w##*:}
     for ((c = off / cs; c <= (off + len - 1) / cs; c++)); do echo "$c"; done
   done | sort -n -u | paste -sd' ' -
+}
+
+# tf_helper COMMAND...: starts COMMAND in the background (bats' fd 3 closed, so it cannot hold the
+# test up), records its pid for teardown; the pid is in $TF_HELPER_PID.
+tf_helper() {
+  "$@" 3>&- > /dev/null 2>&1 &
+  TF_HELPER_PID=$!
+  printf '%s\n' "$TF_HELPER_PID" >> "$TF_TMP/.state/helpers"
 }
 
 # --------------------------------------------------------------- other users ----
@@ -350,6 +359,11 @@ tf_teardown() {
   while IFS= read -r dev; do
     [ -n "$dev" ] && losetup -d "$dev" 2>/dev/null || true
   done < "$TF_TMP/.state/loops"
+
+  # Helper processes this test started.
+  while IFS= read -r pid; do
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+  done < "$TF_TMP/.state/helpers"
 
   # Other users: their daemons (registered in their runtime dirs), /dev/fuse, the users, the dirs.
   local user dir
