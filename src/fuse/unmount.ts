@@ -3,6 +3,7 @@
  * /bin/sh, so a mountpoint containing `$(...)` would execute it. Here the path is one argv entry.
  */
 import { execFile } from 'node:child_process';
+import { readMounts } from '../util/mountinfo.js';
 
 export type UnmountResult = { ok: true; wasMounted: boolean } | { ok: false; busy: boolean; message: string };
 
@@ -36,4 +37,19 @@ export async function unmountFuse(mountpoint: string, opts: { lazy: boolean; tim
   if (r.code === 0) return { ok: true, wasMounted: true };
   if (NOT_MOUNTED.test(r.text)) return { ok: true, wasMounted: false };
   return { ok: false, busy: BUSY.test(r.text), message: r.text };
+}
+
+/**
+ * Unmounts `mountpoint` only if the mount on top of it is ours: type fuse.trackfs with our fsname
+ * (`trackfs:<id>`; one daemon per id holds the mountpoint's lock). Another mount there (one that
+ * won a race, or was made after ours went away) is left alone. Where the mount table cannot be
+ * read (not Linux), the path is all there is to go by.
+ */
+export async function unmountOwnFuse(mountpoint: string, fsname: string, opts: { lazy: boolean; timeoutMs: number }): Promise<UnmountResult> {
+  const mounts = await readMounts();
+  if (mounts) {
+    const top = mounts.filter((m) => m.mountPoint === mountpoint).pop();
+    if (!top || top.fsType !== 'fuse.trackfs' || top.source !== fsname) return { ok: true, wasMounted: false };
+  }
+  return unmountFuse(mountpoint, opts);
 }

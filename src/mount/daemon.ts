@@ -30,6 +30,7 @@ import { ErrnoError, errno, errnoNameOf } from '../util/errno.js';
 import { readMounts } from '../util/mountinfo.js';
 import { ensureRuntimeDir, mountPaths, type MountPaths } from '../util/runtime.js';
 import { writePrivateFile } from '../util/private-dir.js';
+import { lockMountpoint } from './mountpoint-lock.js';
 import { flushLogs, type Logger } from '../util/logger.js';
 import { formatSizeShort } from '../util/size.js';
 
@@ -238,6 +239,10 @@ export class MountDaemon {
       if (await sameFile(c.image, c.journal)) throw new ErrnoError('EINVAL', `journal ${c.journal} is the image itself`);
       this.paths = mountPaths(this.realMountpoint);
       ensureRuntimeDir();
+      // One daemon per mountpoint; checked again under the lock (another may have mounted it since).
+      const lockProblem = await lockMountpoint(this.paths.lock, this.realMountpoint);
+      if (lockProblem) this.note(lockProblem);
+      await checkMountpoint(c.mountpoint);
 
       this.volume = new Volume(facts.size, this.lifecycle, {
         journalFailed: (e) => this.journalFailed(e),

@@ -168,26 +168,40 @@ export function writePrivateFile(path: string, text: string): void {
 }
 
 /**
- * Opens `path` for appending (a log kept across runs): an existing file only when it is ours, a
- * regular file with one link; otherwise it is created exclusively, 0600.
+ * Opens `path` with `flags` (O_WRONLY or O_RDWR, O_APPEND...), a file kept across runs (a log, a
+ * lock file): an existing file only when it is ours, a regular file with one link; otherwise it is
+ * created exclusively, 0600.
  */
-export function openPrivateAppend(path: string): number {
-  const flags = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
+export function openOwnFile(path: string, flags: number): number {
+  const open = flags | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
   let fd: number;
   try {
-    fd = openSync(path, flags);
+    fd = openSync(path, open);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return createPrivateFile(path);
+    if (code === 'ENOENT') {
+      try {
+        return openSync(path, open | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+      } catch (e2) {
+        // Made by someone else in between (only we can write the directory: ourselves, racing).
+        if ((e2 as NodeJS.ErrnoException).code === 'EEXIST') return openOwnFile(path, flags);
+        throw new ErrnoError('EIO', `cannot create ${path}: ${(e2 as NodeJS.ErrnoException).code}`);
+      }
+    }
     if (code === 'ELOOP' || code === 'EMLINK') throw new ErrnoError('EEXIST', `${path} is a symbolic link (it may have been planted by another user); remove it`);
     throw new ErrnoError('EACCES', `cannot open ${path}: ${code}`);
   }
   const st = fstatSync(fd);
   if (!st.isFile() || st.uid !== effectiveUid() || st.nlink !== 1) {
     closeSync(fd);
-    throw new ErrnoError('EEXIST', `${path} is in the way (${st.isFile() ? `${st.nlink} links` : 'not a regular file'}, ${describe(st)}) and is not a log of yours; remove it`);
+    throw new ErrnoError('EEXIST', `${path} is in the way (${st.isFile() ? `${st.nlink} links` : 'not a regular file'}, ${describe(st)}) and is not a file of yours; remove it`);
   }
   return fd;
+}
+
+/** Opens `path` for appending (a log kept across runs); see openOwnFile. */
+export function openPrivateAppend(path: string): number {
+  return openOwnFile(path, fsConstants.O_WRONLY | fsConstants.O_APPEND);
 }
 
 /**

@@ -47,10 +47,12 @@ export interface MountPaths {
   socket: string;
   info: string;
   log: string;
+  /** Held (flock) by the daemon of this mountpoint for its whole life; never removed. */
+  lock: string;
 }
 
 export function mountPaths(realMountpoint: string): MountPaths {
   const id = mountId(realMountpoint);
   const dir = runtimeDir();
-  return { id, socket: join(dir, `${id}.sock`), info: join(dir, `${id}.json`), log: join(dir, `${id}.log`) };
+  return { id, socket: join(dir, `${id}.sock`), info: join(dir, `${id}.json`), log: join(dir, `${id}.log`), lock: join(dir, `${id}.lock`) };
 }
