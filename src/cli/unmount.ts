@@ -40,7 +40,7 @@ export async function unmountCommand(name: string, lazy: boolean, timeoutSeconds
     if (!(await trackfsMountAt(mountpoint))) fail(`${name} is not a trackfs mountpoint`);
     const r = await unmountFuse(mountpoint, { lazy, timeoutMs });
     if (!r.ok) fail(`cannot unmount ${name}: ${r.busy ? 'volume is busy; close it first or use --lazy' : r.message}`);
-    process.stderr.write(`trackfs: warning: no daemon answered for ${name}; removed the mount, the journal was not closed (the next mount recovers it)\n`);
+    if (r.wasMounted) process.stderr.write(`trackfs: warning: no daemon answered for ${name}; removed the mount, the journal was not closed (the next mount recovers it)\n`);
     return;
   }
   let summary: Summary;

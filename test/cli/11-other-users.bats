@@ -106,3 +106,19 @@ teardown() { tf_teardown; }
   assert_status 0
   assert_not_mounted "$MNT"
 }
+
+@test "another user's unmount of a mount is refused and says so; the mount stays" {
+  tf_open_dev_fuse
+  run --separate-stderr trackfs_as "$VICTIM" mount "$IMG" "$MNT"
+  assert_status 0
+  run --separate-stderr trackfs_as "$ATTACKER" unmount "$MNT"
+  assert_fails_with 1 "cannot unmount $MNT" "still mounted"
+  [[ "$stderr" != *"removed the mount"* ]] || fail_msg "says the mount was removed"
+  assert_live_as "$VICTIM" "$MNT" "$SIZE"
+  run --separate-stderr trackfs_as "$ATTACKER" unmount --lazy "$MNT"
+  assert_fails_with 1 "cannot unmount $MNT" "still mounted"
+  assert_live_as "$VICTIM" "$MNT" "$SIZE"
+  run --separate-stderr trackfs_as "$VICTIM" unmount "$MNT"
+  assert_status 0
+  assert_not_mounted "$MNT"
+}
