@@ -4,7 +4,9 @@
  * the source is checked against the target read back after fdatasync. (The source is not read
  * twice: under a live mount it may have moved on, which is not a copy error.)
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { type FileHandle } from 'node:fs/promises';
+import { openExisting } from '../util/file-type.js';
 import { createHash } from 'node:crypto';
 import type { Extent } from '../journal/changes.js';
 
@@ -79,10 +81,10 @@ async function forEachParallel<T>(items: Iterator<T>, parallel: number, work: (i
 }
 
 export async function copyExtents(sourcePath: string, targetPath: string, extents: readonly Extent[], opts: CopyOptions): Promise<CopyResult> {
-  const source = await open(sourcePath, 'r');
+  const source = await openExisting('source', sourcePath, fsConstants.O_RDONLY, ['file', 'block']);
   let target: FileHandle | null = null;
   try {
-    target = await open(targetPath, 'r+');
+    target = await openExisting('target', targetPath, fsConstants.O_RDWR, ['file', 'block']);
     const result: CopyResult = { copiedBytes: 0, writtenBytes: 0, verifiedChunks: 0, mismatchedChunks: 0, mismatches: [] };
     const copied: Chunk[] = [];
     await forEachParallel(chunksOf(extents), PARALLEL_CHUNKS, async (c, buf) => {

@@ -6,9 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { ErrnoError } from '../util/errno.js';
+import { openExisting } from '../util/file-type.js';
 
 export const SIDECAR_FORMAT = 'trackfs-backup/1';
 export const SIDECAR_SUFFIX = '.trackfs-backup';
@@ -54,10 +55,16 @@ export function sidecarPathFor(target: string): string {
 export async function readSidecar(path: string): Promise<Sidecar | null> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const h = await openExisting('backup sidecar', path, fsConstants.O_RDONLY, ['file']);
+    try {
+      text = await h.readFile('utf8');
+    } finally {
+      await h.close();
+    }
   } catch (e) {
+    if (e instanceof ErrnoError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new ErrnoError('EIO', `cannot read backup sidecar ${path}: ${(e as Error).message}`);
+    throw new ErrnoError('EIO', `cannot read backup sidecar ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let s: Sidecar;
   try {

@@ -6,6 +6,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import { lockDescriptor, type LockResult } from '../util/file-lock.js';
+import { openExisting } from '../util/file-type.js';
 
 export interface JournalIo {
   read(buf: Buffer, position: number): Promise<number>;
@@ -23,11 +24,13 @@ export type IoOp = 'read' | 'write' | 'datasync' | 'truncate';
 export class FileJournalIo implements JournalIo {
   private constructor(private readonly handle: FileHandle) {}
 
-  static async open(path: string, opts: { create: boolean; readOnly?: boolean }): Promise<FileJournalIo> {
-    const flags = opts.readOnly
-      ? fsConstants.O_RDONLY
-      : fsConstants.O_RDWR | (opts.create ? fsConstants.O_CREAT | fsConstants.O_EXCL : 0);
-    return new FileJournalIo(await open(path, flags, 0o644));
+  /**
+   * Opens an existing journal (only a regular file: a FIFO would block the open, or the first read,
+   * forever), or creates a new one exclusively with `mode`.
+   */
+  static async open(path: string, opts: { create: boolean; readOnly?: boolean; mode?: number }): Promise<FileJournalIo> {
+    if (opts.create) return new FileJournalIo(await open(path, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL, opts.mode ?? 0o644));
+    return new FileJournalIo(await openExisting('journal', path, opts.readOnly ? fsConstants.O_RDONLY : fsConstants.O_RDWR, ['file']));
   }
 
   async read(buf: Buffer, position: number): Promise<number> {

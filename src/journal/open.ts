@@ -66,6 +66,7 @@ async function openIo(path: string, create: boolean, readOnly = false): Promise<
   try {
     return await FileJournalIo.open(path, { create, readOnly });
   } catch (e) {
+    if (e instanceof ErrnoError) throw e;
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new ErrnoError('ENOENT', create ? `cannot create journal ${path}: directory does not exist` : `journal ${path} does not exist`);
     if (err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS') throw new ErrnoError('EACCES', `cannot open journal ${path} (${err.code})`);

@@ -4,7 +4,7 @@
  * 0600, and only a regular file: a FIFO would block the open, a device would take the log.
  * Synchronous: used once, at startup, before anything is served.
  */
-import { closeSync, fstatSync, openSync, constants as fsConstants } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync, constants as fsConstants } from 'node:fs';
 import { ErrnoError } from './errno.js';
 
 const APPEND_FLAGS = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
@@ -36,6 +36,14 @@ export function describeOpenError(what: string, path: string, e: unknown): Errno
 
 /** A descriptor open for appending to the regular file `path` (created 0600 if new). */
 export function openLogFile(path: string): number {
+  // Not even opened when it is something else: opening a device may act on it.
+  let existing;
+  try {
+    existing = statSync(path);
+  } catch {
+    existing = null;
+  }
+  if (existing && !existing.isFile()) throw new ErrnoError('EINVAL', `log file ${path} is not a regular file`);
   let fd: number;
   try {
     fd = openSync(path, APPEND_FLAGS, 0o600);

@@ -3,7 +3,7 @@
  * asynchronous positioned I/O. Callback style on the hot path: one closure per request, no
  * promise chain.
  */
-import { close, fdatasync, fstat, open, read, write, constants as fsConstants } from 'node:fs';
+import { close, fdatasync, fstat, open, read, write, constants as fsConstants, type BigIntStats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ErrnoError } from '../util/errno.js';
@@ -41,6 +41,11 @@ async function blockDeviceSize(rdev: number, path: string): Promise<number> {
   }
 }
 
+/** ImageFacts.identity of a stat: inode and birth time of a file, the device number of a block device. */
+function identityOf(st: BigIntStats): string {
+  return st.isBlockDevice() ? `rdev:${st.rdev}` : st.isFile() ? `ino ${st.ino} born ${st.birthtimeNs}` : `other:${st.ino}`;
+}
+
 /** Checks what IMAGE is, without opening it for I/O. Throws ErrnoError with a one-line message. */
 export async function inspectImage(path: string): Promise<ImageFacts> {
   let st;
@@ -54,12 +59,12 @@ export async function inspectImage(path: string): Promise<ImageFacts> {
   }
   if (st.isFile()) {
     if (st.size === 0n) throw new ErrnoError('EINVAL', `image ${path} is empty`);
-    return { path, size: Number(st.size), isBlockDevice: false, mtimeNs: st.mtimeNs, identity: `ino ${st.ino} born ${st.birthtimeNs}`, hostDevice: majorMinor(st.dev) };
+    return { path, size: Number(st.size), isBlockDevice: false, mtimeNs: st.mtimeNs, identity: identityOf(st), hostDevice: majorMinor(st.dev) };
   }
   if (st.isBlockDevice()) {
     const size = await blockDeviceSize(Number(st.rdev), path);
     if (size === 0) throw new ErrnoError('EINVAL', `block device ${path} has size 0 (no medium?)`);
-    return { path, size, isBlockDevice: true, mtimeNs: 0n, identity: `rdev:${st.rdev}`, hostDevice: majorMinor(st.rdev) };
+    return { path, size, isBlockDevice: true, mtimeNs: 0n, identity: identityOf(st), hostDevice: majorMinor(st.rdev) };
   }
   throw new ErrnoError('EINVAL', `image ${path} is not a regular file or a block device`);
 }
@@ -90,6 +95,10 @@ export class ImageFile {
     const fd = await ImageFile.openDescriptor(facts, readOnly);
     let lock;
     try {
+      // The path was inspected before: it must still be that file (not swapped for a FIFO, a device).
+      if (identityOf(await fstatAsync(fd, { bigint: true })) !== facts.identity) {
+        throw new ErrnoError('EBUSY', `image ${facts.path} was replaced while it was being opened; try again`);
+      }
       lock = await lockDescriptor(fd, !readOnly);
     } catch (e) {
       await closeAsync(fd).catch(() => {});

@@ -45,3 +45,42 @@ make_journal() {
   assert_status 0
   assert_eq "$(json 'j.events.filter((e) => e.includes("not an absolute path")).length' <<< "$output")" 1 "events about the path"
 }
+
+# Hang guard: a command that blocks on a FIFO would never end; 20 s is far more than any needs here.
+bounded() { timeout -s KILL 20 "$TF_BIN" "$@"; }
+
+@test "a FIFO where a file is expected is refused at once, never opened to block (journal, sidecar, log file, image, target)" {
+  local img mnt
+  img="$(tf_image img 4M)"
+  mnt="$(tf_mountpoint mnt)"
+  mkfifo "$TF_TMP/fifo"
+
+  run --separate-stderr bounded backup "$img" "$TF_TMP/b.img" --journal "$TF_TMP/fifo"
+  assert_fails_with 1 "$TF_TMP/fifo" "not a regular file"
+  [ ! -e "$TF_TMP/b.img" ] || fail_msg "target created"
+
+  run --separate-stderr bounded mount "$img" "$mnt" --journal "$TF_TMP/fifo"
+  assert_fails_with 1 "$TF_TMP/fifo" "not a regular file"
+  assert_not_mounted "$mnt"
+
+  run --separate-stderr bounded mount "$img" "$mnt" --log-file "$TF_TMP/fifo"
+  assert_fails_with 1 "$TF_TMP/fifo" "not a regular file"
+  assert_not_mounted "$mnt"
+
+  run --separate-stderr bounded mount "$TF_TMP/fifo" "$mnt"
+  assert_fails_with 1 "$TF_TMP/fifo" "not a regular file"
+
+  for cmd in status changes checkpoint; do
+    run --separate-stderr bounded "$cmd" "$TF_TMP/fifo"
+    assert_fails_with 1 "$TF_TMP/fifo"
+  done
+
+  # A sidecar that is a FIFO: TARGET exists, so the sidecar is read.
+  tf_mount_ok "$img" "$mnt"
+  truncate -s 4M "$TF_TMP/t.img"
+  run --separate-stderr bounded backup "$mnt" "$TF_TMP/t.img" --sidecar "$TF_TMP/fifo"
+  assert_fails_with 1 "$TF_TMP/fifo" "not a regular file"
+  run --separate-stderr bounded backup "$mnt" "$TF_TMP/fifo" --full --sidecar "$TF_TMP/s"
+  assert_fails_with 1 "$TF_TMP/fifo" "not a regular file"
+  [ -p "$TF_TMP/fifo" ] || fail_msg "the FIFO was replaced"
+}
