@@ -254,7 +254,7 @@ export class MountDaemon {
       writePrivateFile(this.paths.info, JSON.stringify({ pid: process.pid, mountpoint: this.realMountpoint, image: facts.path, journal: c.journal, socket: this.paths.socket, logFile: c.logFile }) + '\n');
       this.registered = true;
 
-      const ops = buildFuseOps(this.volume, { internalError: (op, e) => this.log.error({ err: e, op }, `INTERNAL ERROR in FUSE op ${op}`) });
+      const ops = buildFuseOps(this.volume, { internalError: (op, e) => this.log.error({ err: e, op }, `INTERNAL ERROR in FUSE op ${op}`) }, facts.access);
       this.fuse = await withTimeout(
         mountFuse(ops, { mountpoint: this.realMountpoint, id: this.paths.id, allowOther: c.allowOther, readOnly: c.readOnly, opTimeoutMs: FUSE_OP_TIMEOUT_MS }),
         MOUNT_INIT_TIMEOUT_MS,

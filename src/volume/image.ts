@@ -21,6 +21,8 @@ export interface ImageFacts {
   identity: string;
   /** st_dev of the file: the volume that holds it (a block device image is its own volume). */
   hostDevice: string;
+  /** Who may use it: its permission bits (no set-id or sticky bits), owner and group. */
+  access: { permissions: number; uid: number; gid: number };
 }
 
 /** "major:minor" of a dev_t, as /proc/self/mountinfo and /sys/dev/block write it. */
@@ -46,6 +48,10 @@ function identityOf(st: BigIntStats): string {
   return st.isBlockDevice() ? `rdev:${st.rdev}` : st.isFile() ? `ino ${st.ino} born ${st.birthtimeNs}` : `other:${st.ino}`;
 }
 
+function accessOf(st: BigIntStats): ImageFacts['access'] {
+  return { permissions: Number(st.mode & 0o777n), uid: Number(st.uid), gid: Number(st.gid) };
+}
+
 /** Checks what IMAGE is, without opening it for I/O. Throws ErrnoError with a one-line message. */
 export async function inspectImage(path: string): Promise<ImageFacts> {
   let st;
@@ -59,12 +65,12 @@ export async function inspectImage(path: string): Promise<ImageFacts> {
   }
   if (st.isFile()) {
     if (st.size === 0n) throw new ErrnoError('EINVAL', `image ${path} is empty`);
-    return { path, size: Number(st.size), isBlockDevice: false, mtimeNs: st.mtimeNs, identity: identityOf(st), hostDevice: majorMinor(st.dev) };
+    return { path, size: Number(st.size), isBlockDevice: false, mtimeNs: st.mtimeNs, identity: identityOf(st), hostDevice: majorMinor(st.dev), access: accessOf(st) };
   }
   if (st.isBlockDevice()) {
     const size = await blockDeviceSize(Number(st.rdev), path);
     if (size === 0) throw new ErrnoError('EINVAL', `block device ${path} has size 0 (no medium?)`);
-    return { path, size, isBlockDevice: true, mtimeNs: 0n, identity: identityOf(st), hostDevice: majorMinor(st.rdev) };
+    return { path, size, isBlockDevice: true, mtimeNs: 0n, identity: identityOf(st), hostDevice: majorMinor(st.rdev), access: accessOf(st) };
   }
   throw new ErrnoError('EINVAL', `image ${path} is not a regular file or a block device`);
 }

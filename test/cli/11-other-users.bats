@@ -122,3 +122,31 @@ teardown() { tf_teardown; }
   assert_status 0
   assert_not_mounted "$MNT"
 }
+
+@test "--allow-other: the volume has the image's mode, owner and group; others cannot read a 0600 image; read-only drops the write bits" {
+  chmod 711 "$TF_TMP"
+  local img mnt
+  img="$(tf_image rootimg 4M)"
+  write_at "$img" 0 4096
+  chmod 600 "$img"
+  mnt="$(tf_mountpoint rootmnt)"
+  tf_mount_ok "$img" "$mnt" --allow-other
+  assert_eq "$(stat -c '%a %u %g' "$mnt/volume")" "600 0 0" "volume mode, owner, group"
+  run as_user "$ATTACKER" head -c 16 "$mnt/volume"
+  [ "$status" -ne 0 ] || fail_msg "another user read a 0600 image through --allow-other"
+  [[ "$output" == *"Permission denied"* ]] || fail_msg "not refused with EACCES: $output"
+  run trackfs unmount "$mnt"
+  assert_status 0
+
+  # Group-readable, owned by the victim: the group may read, the volume says so.
+  chown "$VICTIM:$VICTIM" "$img"
+  chmod 640 "$img"
+  tf_mount_ok "$img" "$mnt" --allow-other --read-only
+  assert_eq "$(stat -c '%a %U %G' "$mnt/volume")" "440 $VICTIM $VICTIM" "read-only volume mode, owner, group"
+  run as_user "$VICTIM" head -c 16 "$mnt/volume"
+  assert_status 0
+  run as_user "$ATTACKER" head -c 16 "$mnt/volume"
+  [ "$status" -ne 0 ] || fail_msg "another user read a 0640 image he has no group of"
+  run trackfs unmount "$mnt"
+  assert_status 0
+}
