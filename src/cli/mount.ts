@@ -59,6 +59,7 @@ function parseMarkAhead(text: string): number {
 }
 
 async function buildConfig(args: MountArgs): Promise<MountConfig> {
+  if (args.readOnly && args.resetJournal) fail('--reset-journal writes the journal, and --read-only opens it read-only: use one or the other', EXIT.usage);
   const image = resolve(args.image);
   const mountpoint = resolve(args.mountpoint);
   let isBlock = false;

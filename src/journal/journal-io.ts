@@ -26,10 +26,10 @@ export class FileJournalIo implements JournalIo {
 
   /**
    * Opens an existing journal (only a regular file: a FIFO would block the open, or the first read,
-   * forever), or creates a new one exclusively with `mode`.
+   * forever), or creates a new one exclusively, 0600 whatever the umask (see limitAccess).
    */
-  static async open(path: string, opts: { create: boolean; readOnly?: boolean; mode?: number }): Promise<FileJournalIo> {
-    if (opts.create) return new FileJournalIo(await open(path, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL, opts.mode ?? 0o644));
+  static async open(path: string, opts: { create: boolean; readOnly?: boolean }): Promise<FileJournalIo> {
+    if (opts.create) return new FileJournalIo(await open(path, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600));
     return new FileJournalIo(await openExisting('journal', path, opts.readOnly ? fsConstants.O_RDONLY : fsConstants.O_RDWR, ['file']));
   }
 
@@ -69,6 +69,68 @@ export class FileJournalIo implements JournalIo {
 
   lock(exclusive: boolean): Promise<LockResult> {
     return lockDescriptor(this.handle.fd, exclusive);
+  }
+
+  /**
+   * Lets a new journal be read by whoever may read its image, and no one else: the image's
+   * permission bits (no execute bits), without the group's when the journal's group is not the
+   * image's. It says which parts of the image changed, so it is as private as the image.
+   */
+  async limitAccess(image: { permissions: number; gid: number }): Promise<void> {
+    const st = await this.handle.stat();
+    let mode = image.permissions & 0o666;
+    if (st.gid !== image.gid) mode &= ~0o070;
+    await this.handle.chmod(mode);
+  }
+}
+
+/**
+ * A journal opened read-only (a --read-only mount): the file is never written. What the journal
+ * writes (a header saying it is untrusted, when recovery finds it so) is kept in memory and read
+ * back from there, so the mount's view is what it would be on disk; it is gone at unmount, and the
+ * next mount, finding the same facts, comes to the same verdict.
+ */
+export class ReadOnlyOverlayIo implements JournalIo {
+  private readonly overlay = new Map<number, Buffer>();
+
+  constructor(private readonly inner: JournalIo) {}
+
+  async read(buf: Buffer, position: number): Promise<number> {
+    let got = await this.inner.read(buf, position);
+    for (const [at, data] of this.overlay) {
+      const from = Math.max(at, position);
+      const to = Math.min(at + data.length, position + buf.length);
+      if (from >= to) continue;
+      data.copy(buf, from - position, from - at, to - at);
+      got = Math.max(got, to - position);
+    }
+    return got;
+  }
+
+  async write(buf: Buffer, position: number): Promise<void> {
+    // Newest last: reads apply the overlay in order, so a later write wins where writes overlap.
+    this.overlay.delete(position);
+    this.overlay.set(position, Buffer.from(buf));
+  }
+
+  async datasync(): Promise<void> {}
+
+  async size(): Promise<number> {
+    let end = await this.inner.size();
+    for (const [at, data] of this.overlay) end = Math.max(end, at + data.length);
+    return end;
+  }
+
+  async truncate(): Promise<void> {
+    throw Object.assign(new Error('the journal is open read-only'), { code: 'EROFS' });
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  lock(exclusive: boolean): Promise<LockResult> {
+    return this.inner.lock ? this.inner.lock(exclusive) : Promise.resolve({ unsupported: 'not a file' });
   }
 }
 

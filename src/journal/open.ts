@@ -14,7 +14,7 @@ import { formatSizeShort } from '../util/size.js';
 import { printable } from '../util/text.js';
 import { currentBootId } from '../util/boot-id.js';
 import { JournalFormatError } from './format.js';
-import { FileJournalIo, FaultInjectingIo, type JournalIo } from './journal-io.js';
+import { FileJournalIo, FaultInjectingIo, ReadOnlyOverlayIo, type JournalIo } from './journal-io.js';
 import { Journal, type CheckpointResult, type LoadReport } from './journal.js';
 import { assessJournal, type ImageState, type Verdict } from './recovery.js';
 
@@ -77,12 +77,16 @@ async function openIo(path: string, create: boolean, readOnly = false): Promise<
 
 export async function openJournalForMount(params: {
   path: string;
-  image: ImageState & { path: string };
+  /** `access`: who may read the image; a new journal is readable by no one else. */
+  image: ImageState & { path: string; access?: { permissions: number; gid: number } };
   /** null: take the journal's own, or the default for a new journal. */
   clusterSize: number | null;
   resetJournal: boolean;
+  /** A --read-only mount: an existing journal is opened read-only and never written. */
+  readOnly?: boolean;
 }): Promise<OpenedJournal> {
   const { path, image } = params;
+  if (params.readOnly && params.resetJournal) throw new ErrnoError('EINVAL', '--reset-journal writes the journal: it cannot be used with --read-only');
   const bootId = await currentBootId();
   const fresh = async (io: FaultInjectingIo): Promise<OpenedJournal> => {
     const journal = await Journal.create(io, { imageSize: image.size, clusterSize: params.clusterSize ?? DEFAULT_CLUSTER_SIZE, imagePath: image.path });
@@ -109,8 +113,10 @@ export async function openJournalForMount(params: {
   };
 
   if (!existsSync(path)) {
-    const io = await lockForMount(new FaultInjectingIo(await openIo(path, true)));
+    const file = await openIo(path, true);
+    const io = await lockForMount(new FaultInjectingIo(file));
     try {
+      if (image.access && file instanceof FileJournalIo) await file.limitAccess(image.access);
       return withLockEvents(await fresh(io));
     } catch (e) {
       await io.close().catch(() => {});
@@ -118,7 +124,8 @@ export async function openJournalForMount(params: {
     }
   }
 
-  const io = await lockForMount(new FaultInjectingIo(await openIo(path, false)));
+  const file = await openIo(path, false, params.readOnly);
+  const io = await lockForMount(new FaultInjectingIo(params.readOnly ? new ReadOnlyOverlayIo(file) : file));
   try {
     let loaded;
     try {

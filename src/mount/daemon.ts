@@ -295,7 +295,7 @@ export class MountDaemon {
     if (image.lockProblem) this.note(image.lockProblem);
     let opened: OpenedJournal;
     try {
-      opened = await openJournalForMount({ path: c.journal, image: facts, clusterSize: opts.clusterSize, resetJournal: opts.resetJournal });
+      opened = await openJournalForMount({ path: c.journal, image: facts, clusterSize: opts.clusterSize, resetJournal: opts.resetJournal, readOnly: c.readOnly });
     } catch (e) {
       await image.close().catch(() => {});
       throw e;
@@ -593,13 +593,14 @@ export class MountDaemon {
       throw new ErrnoError(this.lifecycle.ioError() ?? 'EIO', `cannot checkpoint: mount is ${this.lifecycle.state}${hint}`);
     }
     if (this.config.trackingOff) throw new ErrnoError('EINVAL', 'cannot checkpoint: tracking is off on this mount');
+    if (this.config.readOnly) throw new ErrnoError('EROFS', `cannot checkpoint: the mount is read-only and so is its journal; unmount it and checkpoint ${this.config.journal}, or mount without --read-only`);
     const j = b.opened.journal;
     const volume = this.volume!;
     const started = Date.now();
     volume.pauseWrites();
     try {
       await withTimeout(volume.whenWritesDrained(), CHECKPOINT_DRAIN_MS, 'writes in flight before the checkpoint');
-      const r = await j.checkpoint(this.config.readOnly ? { state: 'clean', imageMtimeNs: await b.image.mtimeNs() } : { state: 'active' });
+      const r = await j.checkpoint({ state: 'active' });
       const id = formatCheckpointId(r.generation, r.checkpoint);
       if (r.rebased) this.note(`journal was untrusted (${r.rebasedFrom}); re-based on a new generation: checkpoint ${id}`);
       this.log.info({ checkpoint: id, rebased: r.rebased, pausedMs: Date.now() - started }, `checkpoint ${id}`);
