@@ -145,8 +145,8 @@ export async function main(argv: string[]): Promise<void> {
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
         async (args) => { await resumeCommand(args.mountpoint!, args.json); },
       )
-      .command('__daemon <config>', false, (y) => y.positional('config', { type: 'string', demandOption: true }), async (args) => {
-        await daemonCommand(args.config!);
+      .command('__daemon', false, (y) => y, async () => {
+        await daemonCommand();
       })
       .demandCommand(1, 'name a command: mount, unmount, status, changes, checkpoint, backup, eject or resume')
       .recommendCommands()

@@ -5,7 +5,7 @@
  * reason back through a pipe.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, writeSync, statSync } from 'node:fs';
+import { closeSync, readSync, writeSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { runDaemon, type MountConfig, type Readiness } from '../mount/daemon.js';
@@ -131,14 +131,18 @@ async function startBackgroundDaemon(params: DaemonParams, logInRuntimeDir: bool
   }
   const logFile = params.config.logFile!;
   const logFd = openLog(logFile, logInRuntimeDir);
-  const child = spawn(process.execPath, [process.argv[1]!, '__daemon', JSON.stringify(params)], {
+  // The configuration goes down fd 3 (a socket pair), not on the command line, where every user
+  // could read the paths with ps; the readiness line comes back up the same way.
+  const child = spawn(process.execPath, [process.argv[1]!, '__daemon'], {
     detached: true,
     // stdout/stderr go to the log so a crash of the daemon leaves its last words there.
     stdio: ['ignore', logFd, logFd, 'pipe'],
     env: process.env,
   });
   closeSync(logFd);
-  const pipe = child.stdio[3] as import('node:stream').Readable;
+  const pipe = child.stdio[3] as import('node:stream').Duplex;
+  pipe.on('error', () => {}); // a daemon that died early: its exit is reported below
+  pipe.write(`${JSON.stringify(params)}\n`);
   const outcome = await new Promise<{ ok: true } | { ok: false; message: string }>((done) => {
     let text = '';
     const timer = setTimeout(() => {
@@ -176,8 +180,25 @@ async function startBackgroundDaemon(params: DaemonParams, logInRuntimeDir: bool
 }
 
 /** Entry of the background daemon (hidden command). Reports readiness on fd 3. */
-export async function daemonCommand(serialized: string): Promise<void> {
-  const params = JSON.parse(serialized) as DaemonParams;
+/** The configuration `mount` sends down fd 3, one JSON line (read before anything is served). */
+function readDaemonParams(): DaemonParams {
+  const chunk = Buffer.alloc(64 * 1024);
+  let text = '';
+  try {
+    for (;;) {
+      const n = readSync(3, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      text += chunk.subarray(0, n).toString('utf8');
+      if (text.includes('\n')) break;
+    }
+    return JSON.parse(text.slice(0, text.indexOf('\n'))) as DaemonParams;
+  } catch {
+    fail('__daemon is started by trackfs mount, which sends its configuration on descriptor 3');
+  }
+}
+
+export async function daemonCommand(): Promise<void> {
+  const params = readDaemonParams();
   // Hold no directory of the caller's: a cwd on a removable volume would keep it from unmounting.
   process.chdir('/');
   // In the background the log file is this process's stdout and stderr, opened by `mount`.

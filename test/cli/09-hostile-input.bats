@@ -84,3 +84,17 @@ bounded() { timeout -s KILL 20 "$TF_BIN" "$@"; }
   assert_fails_with 1 "$TF_TMP/fifo" "not a regular file"
   [ -p "$TF_TMP/fifo" ] || fail_msg "the FIFO was replaced"
 }
+
+@test "the daemon's command line names no path: ps shows other users nothing of the image, journal or mountpoint" {
+  local img mnt
+  img="$(tf_image secret-name.img 4M)"
+  mnt="$(tf_mountpoint secret-mnt)"
+  tf_mount_ok "$img" "$mnt" --journal "$TF_TMP/secret-journal.trackfs"
+  local pid args
+  pid="$(tf_daemon_pid "$mnt")"
+  args="$(tr '\0' ' ' < "/proc/$pid/cmdline")"
+  [[ "$args" == *__daemon* ]] || fail_msg "pid $pid is not the daemon: $args"
+  [[ "$args" != *secret* && "$args" != *"$TF_TMP"* ]] || fail_msg "the daemon's command line shows paths: $args"
+  run --separate-stderr trackfs status "$mnt" --json
+  assert_eq "$(json 'j.journal' <<< "$output")" "$TF_TMP/secret-journal.trackfs" "journal"
+}
