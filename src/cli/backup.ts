@@ -231,7 +231,7 @@ async function runBackup(args: BackupArgs, started: number, ui: { touched(): voi
     const resolved = resolveCheckpoint(ref, src.generation, parseCheckpointId(src.latestCheckpoint).number + 1);
     if ('unavailable' in resolved) fail(`${resolved.unavailable}; use --full for a full copy`);
   }
-  const say = (line: string) => { if (!args.json) process.stderr.write(`trackfs: ${line}\n`); };
+  const say = (line: string) => { if (!args.json) process.stderr.write(`trackfs: ${printable(line)}\n`); };
   if (plan.redo) say(`the previous backup into ${args.target} was interrupted; redoing it from ${plan.base ?? 'a full copy'}`);
 
   // In progress from before the checkpoint: a run cut short after a re-base is then redone in full.
@@ -343,7 +343,7 @@ async function runBackup(args: BackupArgs, started: number, ui: { touched(): voi
   if (args.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
-    const what = plan.full ? `full copy (${plan.fullReason})` : `incremental since ${plan.base}`;
+    const what = plan.full ? `full copy (${printable(plan.fullReason ?? '')})` : `incremental since ${plan.base}`;
     process.stdout.write(
       `${args.target}: ${what}; copied ${formatSize(result.copiedBytes)} in ${extents.length} extent(s), `
       + `${summary.copiedPercent}% of ${formatSize(src.imageSize)}, in ${seconds.toFixed(1)} s`

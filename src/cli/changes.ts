@@ -5,6 +5,7 @@ import type { ChangesReport } from '../journal/changes.js';
 import { formatSize, formatSizeShort } from '../util/size.js';
 import { CliError, EXIT } from './errors.js';
 import { parseCheckpointId } from '../journal/checkpoint-id.js';
+import { printable } from '../util/text.js';
 
 const MAX_TABLE_ROWS = 200;
 
@@ -22,7 +23,7 @@ export function formatChanges(r: ChangesReport): string {
     `${r.extents.length} extent(s), ${formatSize(r.changedBytes)} of ${formatSize(r.imageSize)} (${pct}%) to copy; `
     + `${r.changedClusters} of ${r.totalClusters} clusters of ${formatSizeShort(r.clusterSize)} marked since checkpoint ${r.since}; `
     + `latest checkpoint ${r.latestCheckpoint}; `
-    + (r.baseUnavailable ? `WHOLE IMAGE: ${r.fullImage}` : r.trusted ? 'trusted' : `UNTRUSTED: ${r.reason}`),
+    + (r.baseUnavailable ? `WHOLE IMAGE: ${printable(r.fullImage ?? '')}` : r.trusted ? 'trusted' : `UNTRUSTED: ${printable(r.reason ?? '')}`),
   );
   return lines.join('\n');
 }
@@ -32,9 +33,9 @@ export async function changesCommand(name: string, since: string | null, json: b
   const target = await resolveTarget(name);
   const r = target.kind === 'mount' ? await askMount<ChangesReport>(target, { op: 'changes', since }, 120_000) : await offlineChanges(target.path, since);
   if (r.baseUnavailable) {
-    process.stderr.write(`trackfs: ${r.fullImage}; listing the whole image (copy everything)\n`);
+    process.stderr.write(`trackfs: ${printable(r.fullImage ?? '')}; listing the whole image (copy everything)\n`);
   } else if (!r.trusted) {
-    process.stderr.write(`trackfs: warning: journal is untrusted (${r.reason}); extents cover the whole image\n`);
+    process.stderr.write(`trackfs: warning: journal is untrusted (${printable(r.reason ?? '')}); extents cover the whole image\n`);
   }
   process.stdout.write(json ? `${JSON.stringify(r)}\n` : `${formatChanges(r)}\n`);
   return r.baseUnavailable ? EXIT.baseUnavailable : EXIT.ok;

@@ -164,12 +164,12 @@ export async function main(argv: string[]): Promise<void> {
       .parseAsync();
   } catch (e) {
     if (e instanceof CliError) {
-      process.stderr.write(`trackfs: ${e.message}\n`);
+      process.stderr.write(`trackfs: ${printable(e.message)}\n`);
       process.exitCode = e.exitCode;
       return;
     }
     const err = e as NodeJS.ErrnoException;
-    process.stderr.write(`trackfs: ${err?.message ?? String(e)}\n`);
+    process.stderr.write(`trackfs: ${printable(err?.message ?? String(e))}\n`);
     if (process.env['TRACKFS_DEBUG']) process.stderr.write(`${err?.stack}\n`);
     process.exitCode = EXIT.failure;
     return;

@@ -17,6 +17,7 @@ import { openLogFile } from '../util/log-file.js';
 import { openPrivateAppend } from '../util/private-dir.js';
 import { firstSameFile, isInside } from '../util/same-file.js';
 import { CliError, EXIT, fail } from './errors.js';
+import { printable } from '../util/text.js';
 
 export interface MountArgs {
   image: string;
@@ -116,7 +117,7 @@ export async function mountCommand(args: MountArgs): Promise<void> {
     const log = createLogger({ level: args.logLevel, fd: config.logFile ? openLog(config.logFile, false) : undefined });
     await runDaemon(config, log, {
       ready: () => { if (process.stderr.isTTY) process.stderr.write(`trackfs: ${config.image} mounted at ${config.mountpoint}/volume (Ctrl-C to unmount)\n`); },
-      failed: (message) => { process.stderr.write(`trackfs: ${message}\n`); },
+      failed: (message) => { process.stderr.write(`trackfs: ${printable(message)}\n`); },
     });
     return;
   }

@@ -3,6 +3,7 @@ import { askMount, resolveTarget } from './target.js';
 import { offlineStatus } from './offline.js';
 import { formatSize, formatSizeShort } from '../util/size.js';
 import { EXIT } from './errors.js';
+import { printable } from '../util/text.js';
 
 type Status = Record<string, unknown> & {
   trusted?: boolean | null;
@@ -10,8 +11,9 @@ type Status = Record<string, unknown> & {
   events?: string[];
 };
 
+/** One line of the table; what it shows may come from a file or another user: escaped. */
 function row(label: string, value: unknown): string {
-  return `${label.padEnd(13)}${value}`;
+  return `${label.padEnd(13)}${printable(String(value))}`;
 }
 
 export function formatStatus(s: Status): string {

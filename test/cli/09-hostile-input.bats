@@ -98,3 +98,29 @@ bounded() { timeout -s KILL 20 "$TF_BIN" "$@"; }
   run --separate-stderr trackfs status "$mnt" --json
   assert_eq "$(json 'j.journal' <<< "$output")" "$TF_TMP/secret-journal.trackfs" "journal"
 }
+
+@test "a journal's reason with terminal escapes prints as escapes: it cannot overwrite 'trusted NO' with 'yes'" {
+  local img
+  img="$(tf_image img 4M)"
+  local evil=$'disk ok\r\e[2K\e[1Atrusted      yes\n\e]0;owned\a\u202e'
+  node "$TF_ROOT/test/cli/make-journal.mjs" "$img.trackfs" 4194304 "$img" --untrusted "$evil"
+  local esc=$'\e' cr=$'\r' bel=$'\a' rlo=$'\u202e'
+
+  run --separate-stderr trackfs status "$img.trackfs"
+  assert_status 0
+  local out="$output$stderr"
+  [[ "$out" != *"$esc"* && "$out" != *"$cr"* && "$out" != *"$bel"* && "$out" != *"$rlo"* ]] || fail_msg "raw control characters in status output"
+  [[ "$output" == *"trusted      NO: disk ok\\x0d\\x1b[2K\\x1b[1Atrusted      yes\\x0a"* ]] || fail_msg "the trusted line does not show the reason escaped"
+  [ "$(grep -c '^trusted ' <<< "$output")" -eq 1 ] || fail_msg "more than one 'trusted' line"
+
+  run --separate-stderr trackfs changes "$img.trackfs"
+  assert_status 0
+  out="$output$stderr"
+  [[ "$out" != *"$esc"* && "$out" != *"$cr"* && "$out" != *"$bel"* && "$out" != *"$rlo"* ]] || fail_msg "raw control characters in changes output"
+  assert_eq "${#stderr_lines[@]}" 1 "warning lines"
+  [[ "${lines[${#lines[@]} - 1]}" == *"UNTRUSTED: disk ok\\x0d"* ]] || fail_msg "summary line"
+
+  # JSON keeps the text as it is (escaped by JSON itself).
+  run --separate-stderr trackfs changes "$img.trackfs" --json
+  assert_eq "$(json 'j.reason' <<< "$output")" "$evil" "reason in JSON"
+}
