@@ -47,6 +47,8 @@ export async function main(argv: string[]): Promise<void> {
   let exitCode: number = EXIT.ok;
   try {
     await yargs(argv)
+      // `-dash` is one unknown option, not -d -a -s -h (which would print help and exit 0).
+      .parserConfiguration({ 'short-option-groups': false })
       .scriptName('trackfs')
       .usage('$0 <command> [options]\n\nTrack which clusters of a block image change, through a FUSE mount.')
       .command(
