@@ -9,6 +9,8 @@ import { type FileHandle } from 'node:fs/promises';
 import { openExisting } from '../util/file-type.js';
 import { createHash } from 'node:crypto';
 import type { Extent } from '../journal/changes.js';
+import { ErrnoError } from '../util/errno.js';
+import { fsError } from '../util/fs-errors.js';
 
 export const CHUNK_BYTES = 1 << 20;
 const PARALLEL_CHUNKS = 4;
@@ -52,15 +54,24 @@ function isZero(buf: Buffer): boolean {
 async function readFully(h: FileHandle, buf: Buffer, length: number, position: number, what: string): Promise<void> {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await h.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) throw Object.assign(new Error(`${what} ended at ${position + done}, before the end of the range`), { code: 'EIO' });
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await h.read(buf, done, length - done, position + done));
+    } catch (e) {
+      throw fsError('cannot read', what, e);
+    }
+    if (bytesRead === 0) throw new ErrnoError('EIO', `${what} ended at ${position + done}, before the end of the range`);
     done += bytesRead;
   }
 }
 
-async function writeFully(h: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
+async function writeFully(h: FileHandle, buf: Buffer, length: number, position: number, what: string): Promise<void> {
   let done = 0;
-  while (done < length) done += (await h.write(buf, done, length - done, position + done)).bytesWritten;
+  try {
+    while (done < length) done += (await h.write(buf, done, length - done, position + done)).bytesWritten;
+  } catch (e) {
+    throw fsError('cannot write', what, e);
+  }
 }
 
 /** Runs `work` over `items` with at most `parallel` at a time; stops at the first error. */
@@ -95,13 +106,13 @@ export async function copyExtents(sourcePath: string, targetPath: string, extent
         copied.push(c);
       }
       if (!(opts.sparseTarget && isZero(data))) {
-        await writeFully(target!, data, c.length, c.offset);
+        await writeFully(target!, data, c.length, c.offset, `target ${targetPath}`);
         result.writtenBytes += c.length;
       }
       result.copiedBytes += c.length;
       opts.onProgress?.(result.copiedBytes);
     });
-    await target.datasync();
+    await target.datasync().catch((e: unknown) => { throw fsError('cannot write', `target ${targetPath}`, e); });
     if (opts.verify) {
       await forEachParallel(copied[Symbol.iterator](), PARALLEL_CHUNKS, async (c, buf) => {
         const data = buf.subarray(0, c.length);

@@ -10,6 +10,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { ErrnoError } from '../util/errno.js';
 import { openExisting } from '../util/file-type.js';
+import { fsError } from '../util/fs-errors.js';
 
 export const SIDECAR_FORMAT = 'trackfs-backup/1';
 export const SIDECAR_SUFFIX = '.trackfs-backup';
@@ -80,6 +81,14 @@ export async function readSidecar(path: string): Promise<Sidecar | null> {
 }
 
 export async function writeSidecar(path: string, s: Sidecar): Promise<void> {
+  try {
+    await writeAtomically(path, s);
+  } catch (e) {
+    throw fsError('cannot write backup sidecar', path, e);
+  }
+}
+
+async function writeAtomically(path: string, s: Sidecar): Promise<void> {
   s.runs = s.runs.slice(-KEEP_RUNS);
   s.updatedAt = new Date().toISOString();
   // The directory may be shared (/tmp, a backup volume others write to): a name nobody can

@@ -31,6 +31,7 @@ import { VOLUME_NAME } from '../fuse/adapter.js';
 import { formatSize } from '../util/size.js';
 import { printable } from '../util/text.js';
 import { firstSameFile, isInside, sameFile } from '../util/same-file.js';
+import { fsError, unreachable } from '../util/fs-errors.js';
 
 export interface BackupArgs {
   source: string;
@@ -67,8 +68,8 @@ async function openSource(name: string, journalOpt: string | undefined): Promise
   let st;
   try {
     st = await stat(name);
-  } catch {
-    fail(`source ${name} does not exist`);
+  } catch (e) {
+    fail(unreachable('source', name, e).message);
   }
   if (st.isDirectory()) {
     if (journalOpt) fail('--journal is for an offline source (an image); a mountpoint knows its journal');
@@ -136,7 +137,7 @@ async function inspectTarget(path: string): Promise<{ exists: false } | { exists
     await stat(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false };
-    fail(`cannot use target ${path}: ${(e as Error).message}`);
+    fail(unreachable('target', path, e).message);
   }
   const facts = await inspectImage(path).catch((e) => fail((e as Error).message.replace(/^image /, 'target ')));
   return { exists: true, size: facts.size, blockDevice: facts.isBlockDevice };
@@ -148,7 +149,7 @@ async function createSparseTarget(path: string, size: number): Promise<void> {
     await h.truncate(size);
     await h.close();
   } catch (e) {
-    fail(`cannot create target ${path}: ${(e as Error).message}`);
+    fail(fsError('cannot create target', path, e).message);
   }
 }
 
@@ -297,7 +298,7 @@ async function runBackup(args: BackupArgs, started: number, ui: { touched(): voi
     result = await copyExtents(src.dataPath, args.target, extents, { sparseTarget: !t.exists, verify: args.verify, onProgress: (done) => bar?.update(done) });
   } catch (e) {
     bar?.stop();
-    fail(`backup failed while copying from ${src.dataPath}: ${(e as Error).message}; ${args.target} is incomplete and the next run redoes it`);
+    fail(`backup failed: ${fsError('cannot copy from', src.dataPath, e).message}; ${args.target} is incomplete and the next run redoes it`);
   }
   bar?.update(total);
   bar?.stop();

@@ -8,6 +8,7 @@ import type { ControlRequest } from '../control/protocol.js';
 import { readMounts } from '../util/mountinfo.js';
 import { mountPaths } from '../util/runtime.js';
 import { fail } from './errors.js';
+import { unreachable } from '../util/fs-errors.js';
 
 export type Target = { kind: 'mount'; mountpoint: string; socket: string } | { kind: 'journal'; path: string };
 
@@ -18,7 +19,7 @@ export async function resolveTarget(name: string): Promise<Target> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOTCONN') fail(`${name}: the trackfs daemon is gone (transport endpoint is not connected); unmount it with 'trackfs unmount ${name}'`);
-    fail(`${name} does not exist`);
+    fail(unreachable('', name, e).message);
   }
   if (st.isDirectory()) {
     const real = await realpath(name);

@@ -1,11 +1,13 @@
 /** `trackfs unmount MOUNTPOINT [--lazy]`: flush, close, unmount, and wait for the daemon to exit. */
 import { realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { callDaemon, ControlRemoteError, ControlUnavailable, ControlUntrusted } from '../control/client.js';
 import { mountPaths } from '../util/runtime.js';
 import { unmountFuse } from '../fuse/unmount.js';
 import { CliError, fail } from './errors.js';
 import { trackfsMountAt } from './target.js';
 import { processAlive } from '../util/process.js';
+import { unreachable } from '../util/fs-errors.js';
 
 interface Summary { journalClean: boolean; errors: string[] }
 
@@ -26,7 +28,10 @@ export async function unmountCommand(name: string, lazy: boolean, timeoutSeconds
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') fail(`${name} does not exist`);
-    mountpoint = name; // ENOTCONN and friends: a dead mount can still be unmounted by its path.
+    // ENOTCONN and friends (a dead mount), EACCES (another user's FUSE mount): a mount can still
+    // be unmounted by its path. Anything else that cannot be reached is said so.
+    mountpoint = resolve(name);
+    if (!(await trackfsMountAt(mountpoint))) fail(unreachable('', name, e).message);
   }
   const { socket } = mountPaths(mountpoint);
   const timeoutMs = Math.max(1, timeoutSeconds) * 1000;

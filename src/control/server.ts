@@ -5,6 +5,7 @@ import { unlink } from 'node:fs/promises';
 import { ErrnoError } from '../util/errno.js';
 import { removeStale } from '../util/private-dir.js';
 import { MAX_MESSAGE_BYTES, type ControlReply, type ControlRequest } from './protocol.js';
+import { fsError } from '../util/fs-errors.js';
 
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
 
@@ -39,15 +40,15 @@ export class ControlServer {
         sock.end(`${JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
       }
     });
-    server.on('error', onError);
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (e) => reject(fsError('cannot create control socket', path, e)));
       // The socket is made by bind(2), inside listen(), with the umask's mode: 0600 from the start,
       // so that no other user could connect even for an instant.
       const umask = process.umask(0o177);
       try {
         server.listen(path, () => {
-          server.off('error', reject);
+          server.removeAllListeners('error');
+          server.on('error', onError);
           resolve();
         });
       } finally {

@@ -3,7 +3,7 @@
  * file, all asynchronous. Keeping it this narrow lets tests (and the daemon's test hook) put a
  * fault in exactly the call they mean to break.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { lstat, open, unlink, type FileHandle } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import { lockDescriptor, type LockResult } from '../util/file-lock.js';
 import { openExisting } from '../util/file-type.js';
@@ -69,6 +69,12 @@ export class FileJournalIo implements JournalIo {
 
   lock(exclusive: boolean): Promise<LockResult> {
     return lockDescriptor(this.handle.fd, exclusive);
+  }
+
+  /** Removes the file this handle has open, if `path` still names it (a journal whose creation failed). */
+  async removeIfStillAt(path: string): Promise<void> {
+    const [mine, there] = await Promise.all([this.handle.stat(), lstat(path)]);
+    if (mine.dev === there.dev && mine.ino === there.ino) await unlink(path);
   }
 
   /**

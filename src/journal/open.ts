@@ -17,6 +17,7 @@ import { JournalFormatError } from './format.js';
 import { FileJournalIo, FaultInjectingIo, ReadOnlyOverlayIo, type JournalIo } from './journal-io.js';
 import { Journal, type CheckpointResult, type LoadReport } from './journal.js';
 import { assessJournal, type ImageState, type Verdict } from './recovery.js';
+import { fsError } from '../util/fs-errors.js';
 
 export const DEFAULT_CLUSTER_SIZE = 64 * 1024;
 
@@ -71,7 +72,7 @@ async function openIo(path: string, create: boolean, readOnly = false): Promise<
     if (err.code === 'ENOENT') throw new ErrnoError('ENOENT', create ? `cannot create journal ${path}: directory does not exist` : `journal ${path} does not exist`);
     if (err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS') throw new ErrnoError('EACCES', `cannot open journal ${path} (${err.code})`);
     if (err.code === 'EISDIR') throw new ErrnoError('EISDIR', `journal ${path} is a directory`);
-    throw new ErrnoError('EIO', `cannot open journal ${path}: ${err.message}`);
+    throw fsError(create ? 'cannot create journal' : 'cannot open journal', path, e);
   }
 }
 
@@ -89,7 +90,12 @@ export async function openJournalForMount(params: {
   if (params.readOnly && params.resetJournal) throw new ErrnoError('EINVAL', '--reset-journal writes the journal: it cannot be used with --read-only');
   const bootId = await currentBootId();
   const fresh = async (io: FaultInjectingIo): Promise<OpenedJournal> => {
-    const journal = await Journal.create(io, { imageSize: image.size, clusterSize: params.clusterSize ?? DEFAULT_CLUSTER_SIZE, imagePath: image.path });
+    let journal: Journal;
+    try {
+      journal = await Journal.create(io, { imageSize: image.size, clusterSize: params.clusterSize ?? DEFAULT_CLUSTER_SIZE, imagePath: image.path });
+    } catch (e) {
+      throw fsError('cannot create journal', path, e);
+    }
     const verdict: Verdict = { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: [] };
     return { journal, io, verdict, created: true, report: { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [] }, bootId };
   };
@@ -119,6 +125,8 @@ export async function openJournalForMount(params: {
       if (image.access && file instanceof FileJournalIo) await file.limitAccess(image.access);
       return withLockEvents(await fresh(io));
     } catch (e) {
+      // Made here, exclusively, and not usable: nothing half-made is left for the next mount.
+      if (file instanceof FileJournalIo) await file.removeIfStillAt(path).catch(() => {});
       await io.close().catch(() => {});
       throw e;
     }
@@ -131,7 +139,7 @@ export async function openJournalForMount(params: {
     try {
       loaded = await Journal.load(io);
     } catch (e) {
-      if (!(e instanceof JournalFormatError)) throw new ErrnoError('EIO', `cannot read journal ${path}: ${(e as Error).message}`);
+      if (!(e instanceof JournalFormatError)) throw fsError('cannot read journal', path, e);
       if (!params.resetJournal || e.kind === 'bad-magic' || e.kind === 'too-short') {
         // Never format over something that is not ours, even when asked to reset.
         const hint = e.kind === 'bad-magic' || e.kind === 'too-short' ? '; refusing to overwrite it' : '; use --reset-journal to start over (the next backup must be full)';
@@ -205,7 +213,7 @@ export async function openJournalOffline(path: string, lookImage: ImageLookup, w
   } catch (e) {
     await io.close().catch(() => {});
     if (e instanceof JournalFormatError) throw new ErrnoError('EINVAL', describeFormatError(path, e));
-    throw new ErrnoError('EIO', `cannot read journal ${path}: ${(e as Error).message}`);
+    throw fsError('cannot read journal', path, e);
   }
   const { journal, report } = loaded;
   const h = journal.headerSnapshot();

@@ -33,6 +33,7 @@ import { writePrivateFile } from '../util/private-dir.js';
 import { lockMountpoint } from './mountpoint-lock.js';
 import { flushLogs, type Logger } from '../util/logger.js';
 import { formatSizeShort } from '../util/size.js';
+import { fsError, unreachable } from '../util/fs-errors.js';
 
 export interface MountConfig {
   image: string;
@@ -136,8 +137,8 @@ async function checkMountpoint(path: string): Promise<string> {
   let st;
   try {
     st = await stat(path);
-  } catch {
-    throw new ErrnoError('ENOENT', `mountpoint ${path} does not exist`);
+  } catch (e) {
+    throw unreachable('mountpoint', path, e);
   }
   if (!st.isDirectory()) throw new ErrnoError('ENOTDIR', `mountpoint ${path} is not a directory`);
   const real = await realpath(path);
@@ -148,7 +149,8 @@ async function checkMountpoint(path: string): Promise<string> {
     const parent = await stat(dirname(real));
     if (parent.dev !== st.dev) throw new ErrnoError('EBUSY', `mountpoint ${path} is already mounted`);
   }
-  if ((await readdir(real)).length > 0) throw new ErrnoError('ENOTEMPTY', `mountpoint ${path} is not empty`);
+  const entries = await readdir(real).catch((e: unknown) => { throw fsError('mountpoint', `${path} is not readable, so it cannot be checked to be empty`, e); });
+  if (entries.length > 0) throw new ErrnoError('ENOTEMPTY', `mountpoint ${path} is not empty`);
   return real;
 }
 
@@ -306,10 +308,11 @@ export class MountDaemon {
       if (opened.created) this.note(`created journal ${c.journal} (cluster size ${formatSizeShort(journal.clusterSize)})`);
       if (verdict.newlyUntrusted) {
         this.log.warn({ reason: verdict.reason }, `journal is untrusted: ${verdict.reason}`);
-        await journal.markUntrusted(verdict.reason);
+        await journal.markUntrusted(verdict.reason).catch((e: unknown) => { throw fsError('cannot write journal', c.journal, e); });
       }
       if (!c.readOnly) {
-        await journal.activate({ durability: c.durability, bootId: opened.bootId, pid: process.pid, imagePath: facts.path });
+        await journal.activate({ durability: c.durability, bootId: opened.bootId, pid: process.pid, imagePath: facts.path })
+          .catch((e: unknown) => { throw fsError('cannot write journal', c.journal, e); });
         if (c.durability === 'ordered') journal.startAutoSync(ORDERED_SYNC_INTERVAL_MS, (e) => this.journalFailed(e));
       }
       const tracker: WriteTracker = c.trackingOff ? new UntrackedWrites() : new ChangeTracker(journal, c.markAhead);

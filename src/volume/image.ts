@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ErrnoError } from '../util/errno.js';
 import { lockDescriptor } from '../util/file-lock.js';
+import { fsError, unreachable } from '../util/fs-errors.js';
 
 export interface ImageFacts {
   path: string;
@@ -59,9 +60,8 @@ export async function inspectImage(path: string): Promise<ImageFacts> {
     st = await stat(path, { bigint: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ErrnoError('ENOENT', `image ${path} does not exist`);
     if (code === 'EACCES') throw new ErrnoError('EACCES', `image ${path} is not accessible (permission denied)`);
-    throw new ErrnoError('EIO', `cannot stat image ${path}: ${(e as Error).message}`);
+    throw unreachable('image', path, e);
   }
   if (st.isFile()) {
     if (st.size === 0n) throw new ErrnoError('EINVAL', `image ${path} is empty`);
@@ -127,7 +127,7 @@ export class ImageFile {
         throw new ErrnoError('EACCES', `cannot open image ${facts.path} for ${readOnly ? 'reading' : 'writing'} (${code}); use --read-only?`);
       }
       if (code === 'EBUSY') throw new ErrnoError('EBUSY', `image ${facts.path} is busy (${code})`);
-      throw new ErrnoError('EIO', `cannot open image ${facts.path}: ${(e as Error).message}`);
+      throw fsError('cannot open image', facts.path, e);
     }
   }
 

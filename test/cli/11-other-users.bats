@@ -150,3 +150,22 @@ teardown() { tf_teardown; }
   run trackfs unmount "$mnt"
   assert_status 0
 }
+
+@test "a mountpoint the user cannot reach or read is reported as such, not as missing" {
+  # A directory the user cannot enter: the mountpoint inside it cannot be reached.
+  mkdir -m 700 "$VHOME/locked"
+  mkdir "$VHOME/locked/mnt"
+  run --separate-stderr trackfs_as "$VICTIM" mount "$IMG" "$VHOME/locked/mnt"
+  assert_fails_with 1 "mountpoint $VHOME/locked/mnt" "permission denied"
+  [[ "$stderr" != *"does not exist"* ]] || fail_msg "reported as missing"
+  for cmd in status changes unmount; do
+    run --separate-stderr trackfs_as "$VICTIM" "$cmd" "$VHOME/locked/mnt"
+    assert_fails_with 1 "$VHOME/locked/mnt" "permission denied"
+    [[ "$stderr" != *"does not exist"* ]] || fail_msg "$cmd: reported as missing"
+  done
+  # A directory the user can enter but not list: whether it is empty cannot be told.
+  mkdir -m 311 "$VHOME/unlistable"
+  run --separate-stderr trackfs_as "$VICTIM" mount "$IMG" "$VHOME/unlistable"
+  assert_fails_with 1 "mountpoint $VHOME/unlistable" "not readable"
+  assert_not_mounted "$VHOME/unlistable"
+}
