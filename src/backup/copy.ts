@@ -4,7 +4,11 @@
  * the source is checked against the target read back after fdatasync. (The source is not read
  * twice: under a live mount it may have moved on, which is not a copy error.)
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { type FileHandle } from 'node:fs/promises';
+import { openExisting } from '../util/file-type.js';
+import { ErrnoError } from '../util/errno.js';
+import { fsError } from '../util/fs-errors.js';
 import { createHash } from 'node:crypto';
 import type { Extent } from '../journal/changes.js';
 
@@ -58,15 +62,29 @@ function isZero(buf: Buffer): boolean {
 async function readFully(h: FileHandle, buf: Buffer, length: number, position: number, what: string): Promise<void> {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await h.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) throw Object.assign(new Error(`${what} ended at ${position + done}, before the end of the range`), { code: 'EIO' });
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await h.read(buf, done, length - done, position + done));
+    } catch (e) {
+      throw fsError('cannot read', what, e);
+    }
+    if (bytesRead === 0) throw new ErrnoError('EIO', `${what} ended at ${position + done}, before the end of the range`);
     done += bytesRead;
   }
 }
 
-async function writeFully(h: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
+async function writeFully(h: FileHandle, buf: Buffer, length: number, position: number, what: string): Promise<void> {
   let done = 0;
-  while (done < length) done += (await h.write(buf, done, length - done, position + done)).bytesWritten;
+  try {
+    while (done < length) {
+      const { bytesWritten } = await h.write(buf, done, length - done, position + done);
+      // A write that takes nothing would loop for ever: a full device that does not say so.
+      if (bytesWritten === 0) throw new ErrnoError('EIO', `${what}: a write at ${position + done} wrote nothing`);
+      done += bytesWritten;
+    }
+  } catch (e) {
+    throw fsError('cannot write', what, e);
+  }
 }
 
 /** Runs `work` over `items` with at most `parallel` at a time; stops at the first error. */
@@ -91,10 +109,10 @@ async function forEachParallel<T>(items: AsyncIterator<T> | Iterator<T>, paralle
  * `extents` in the result counts them.
  */
 export async function copyExtents(sourcePath: string, targetPath: string, batches: AsyncIterable<Extent[]> | Iterable<Extent[]>, opts: CopyOptions): Promise<CopyResult> {
-  const source = await open(sourcePath, 'r');
+  const source = await openExisting('source', sourcePath, fsConstants.O_RDONLY, ['file', 'block']);
   let target: FileHandle | null = null;
   try {
-    target = await open(targetPath, 'r+');
+    target = await openExisting('target', targetPath, fsConstants.O_RDWR, ['file', 'block']);
     const result: CopyResult = { extents: 0, copiedBytes: 0, writtenBytes: 0, verifiedChunks: 0, mismatchedChunks: 0, mismatches: [] };
     const copied: Chunk[] = [];
     let held: Promise<void> | null = null;
@@ -106,7 +124,7 @@ export async function copyExtents(sourcePath: string, targetPath: string, batche
         copied.push(c);
       }
       if (!(opts.sparseTarget && isZero(data))) {
-        await writeFully(target!, data, c.length, c.offset);
+        await writeFully(target!, data, c.length, c.offset, `target ${targetPath}`);
         result.writtenBytes += c.length;
       }
       result.copiedBytes += c.length;
@@ -114,7 +132,7 @@ export async function copyExtents(sourcePath: string, targetPath: string, batche
       if (held === null && opts.afterFirstChunk) held = opts.afterFirstChunk();
       if (held) await held;
     });
-    await target.datasync();
+    await target.datasync().catch((e: unknown) => { throw fsError('cannot write', `target ${targetPath}`, e); });
     if (opts.verify) {
       await forEachParallel(copied[Symbol.iterator](), PARALLEL_CHUNKS, async (c, buf) => {
         const data = buf.subarray(0, c.length);

@@ -13,8 +13,10 @@ import { open, stat } from 'node:fs/promises';
 import type { ChangeStream, ChangesSummary, Extent } from '../journal/changes.js';
 import { formatCheckpointId, parseCheckpointId } from '../journal/checkpoint-id.js';
 import type { CheckpointReply } from '../control/protocol.js';
-import { ErrnoError, messageOf } from '../util/errno.js';
-import { samePath } from '../util/same-file.js';
+import { ErrnoError, errnoNameOf, messageOf } from '../util/errno.js';
+import { firstSameFile, isInside } from '../util/same-file.js';
+import { fsError, unreachable } from '../util/fs-errors.js';
+import { printable } from '../util/text.js';
 import { inspectImage } from '../volume/image.js';
 import { copyExtents } from './copy.js';
 import { planBackup, type Plan } from './plan.js';
@@ -73,13 +75,27 @@ async function exists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => null)) !== null;
 }
 
+/**
+ * Neither TARGET nor its sidecar may be a file of the source (a sidecar is replaced by rename: as
+ * the image's or the journal's name, it would take their place), nor the sidecar TARGET itself.
+ */
+async function refuseSourceFiles(src: BackupSource, target: string, sidecar: string): Promise<void> {
+  const targetClash = await firstSameFile(target, src.ownFiles);
+  if (targetClash) throw new ErrnoError('EINVAL', `target ${target} is ${targetClash}, part of the source itself`);
+  const sidecarClash = await firstSameFile(sidecar, [...src.ownFiles, ['the backup target', target]]);
+  if (sidecarClash) throw new ErrnoError('EINVAL', `sidecar ${sidecar} is ${sidecarClash}; name another file with --sidecar`);
+  if (src.mountpoint && (await isInside(sidecar, src.mountpoint))) {
+    throw new ErrnoError('EINVAL', `sidecar ${sidecar} is inside the source's mountpoint ${src.mountpoint}; name another file with --sidecar`);
+  }
+}
+
 /** TARGET as it is now: absent, or its size. Creates nothing. */
 async function inspectTarget(path: string): Promise<{ exists: false } | { exists: true; size: number; blockDevice: boolean }> {
   try {
     await stat(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false };
-    throw new ErrnoError('EIO', `cannot use target ${path}: ${messageOf(e)}`);
+    throw unreachable('target', path, e);
   }
   const facts = await inspectImage(path).catch((e: unknown) => { throw new ErrnoError('EINVAL', messageOf(e).replace(/^image /, 'target ')); });
   return { exists: true, size: facts.size, blockDevice: facts.isBlockDevice };
@@ -87,22 +103,18 @@ async function inspectTarget(path: string): Promise<{ exists: false } | { exists
 
 async function createSparseTarget(path: string, size: number): Promise<void> {
   try {
-    const h = await open(path, 'wx', 0o644);
+    const h = await open(path, 'wx', 0o600);
     await h.truncate(size);
     await h.close();
   } catch (e) {
-    throw new ErrnoError('EIO', `cannot create target ${path}: ${messageOf(e)}`);
+    throw fsError('cannot create target', path, e);
   }
 }
 
 export async function runBackup(src: BackupSource, opts: BackupOptions, hooks: BackupHooks = {}): Promise<BackupSummary> {
   const started = Date.now();
   const sidecarPath = opts.sidecar ?? sidecarPathFor(opts.target);
-  for (const own of src.ownFiles) {
-    if (own && (await exists(opts.target)) && (await samePath(own, opts.target))) {
-      throw new ErrnoError('EINVAL', `target ${opts.target} is ${own}, part of the source itself`);
-    }
-  }
+  await refuseSourceFiles(src, opts.target, sidecarPath);
   const t = await inspectTarget(opts.target);
   if (t.exists && t.blockDevice && opts.sidecar === undefined) {
     // Its state cannot live in /dev, where a reused device name would inherit it.
@@ -120,7 +132,7 @@ export async function runBackup(src: BackupSource, opts: BackupOptions, hooks: B
   const plan: Plan = planBackup({
     target: opts.target, sidecarPath, since: opts.since, full: opts.full, targetExists: t.exists, sidecar, interruptedFirstRun, source: src,
   });
-  const say = (line: string) => hooks.say?.(line);
+  const say = (line: string) => hooks.say?.(printable(line));
   if (plan.redo) say(`the previous backup into ${opts.target} was interrupted; redoing it from ${plan.base ?? 'a full copy'}`);
 
   // In progress from before the checkpoint: a run cut short after a re-base is then redone in full.
@@ -191,7 +203,7 @@ export async function runBackup(src: BackupSource, opts: BackupOptions, hooks: B
       ...(hooks.afterFirstChunk ? { afterFirstChunk: hooks.afterFirstChunk } : {}),
     });
   } catch (e) {
-    throw new ErrnoError('EIO', `backup failed while copying from ${src.dataPath}: ${messageOf(e)}; ${opts.target} is incomplete and the next run redoes it`);
+    throw new ErrnoError(errnoNameOf(e), `backup failed: ${fsError('cannot copy from', src.dataPath, e).message}; ${opts.target} is incomplete and the next run redoes it`);
   } finally {
     hooks.copyEnded?.();
   }

@@ -2,11 +2,15 @@
  * The sidecar beside a backup target: which history (generation) and checkpoint the target is a
  * copy of, so the next run picks its base by itself; and whether a run was interrupted, so the
  * next one redoes it from the last base that is known to be complete. Written atomically (temp
- * file, fsync, rename, fsync of the directory): it is never half old, half new.
+ * file, fsync, rename, fsync of the directory): it is never half old, half new. Mode 0600.
  */
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { ErrnoError } from '../util/errno.js';
+import { openExisting } from '../util/file-type.js';
+import { fsError } from '../util/fs-errors.js';
 
 export const SIDECAR_FORMAT = 'trackfs-backup/1';
 export const SIDECAR_SUFFIX = '.trackfs-backup';
@@ -52,10 +56,16 @@ export function sidecarPathFor(target: string): string {
 export async function readSidecar(path: string): Promise<Sidecar | null> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const h = await openExisting('backup sidecar', path, fsConstants.O_RDONLY, ['file']);
+    try {
+      text = await h.readFile('utf8');
+    } finally {
+      await h.close();
+    }
   } catch (e) {
+    if (e instanceof ErrnoError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new ErrnoError('EIO', `cannot read backup sidecar ${path}: ${(e as Error).message}`);
+    throw new ErrnoError('EIO', `cannot read backup sidecar ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let s: Sidecar;
   try {
@@ -71,10 +81,20 @@ export async function readSidecar(path: string): Promise<Sidecar | null> {
 }
 
 export async function writeSidecar(path: string, s: Sidecar): Promise<void> {
+  try {
+    await writeAtomically(path, s);
+  } catch (e) {
+    throw fsError('cannot write backup sidecar', path, e);
+  }
+}
+
+async function writeAtomically(path: string, s: Sidecar): Promise<void> {
   s.runs = s.runs.slice(-KEEP_RUNS);
   s.updatedAt = new Date().toISOString();
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const h = await open(tmp, 'w', 0o644);
+  // The directory may be shared (/tmp, a backup volume others write to): a name nobody can
+  // predict, made here and now, so a planted symlink or file is never written through.
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
+  const h = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
   try {
     await h.writeFile(`${JSON.stringify(s, null, 2)}\n`);
     await h.sync();

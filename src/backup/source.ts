@@ -9,7 +9,9 @@ import { VOLUME_NAME } from '../fuse/adapter.js';
 import type { ChangeStream } from '../journal/changes.js';
 import { offlineChanges, offlineCheckpoint, offlineStatus } from '../offline/journal-file.js';
 import { ErrnoError } from '../util/errno.js';
-import { samePath } from '../util/same-file.js';
+import { isAbsolute } from 'node:path';
+import { sameFile } from '../util/same-file.js';
+import { printable } from '../util/text.js';
 import { inspectImage } from '../volume/image.js';
 
 export interface BackupSource {
@@ -20,8 +22,10 @@ export interface BackupSource {
   imageSize: number;
   clusterSize: number;
   generation: string;
-  /** Files a TARGET (or a sidecar) must not be: the image, the volume, the journal. */
-  ownFiles: string[];
+  /** Files neither TARGET nor the sidecar may be: the image, the volume, the journal (label, path). */
+  ownFiles: Array<readonly [string, string]>;
+  /** The mountpoint of a live source: nothing of the backup's may be written inside it. */
+  mountpoint: string | null;
   /** The newest checkpoint id when the backup began. */
   latestCheckpoint: string;
   /** What changed since `since`, as a summary and extents that arrive in batches. */
@@ -56,7 +60,8 @@ async function mountSource(name: string): Promise<BackupSource> {
     imageSize: s.imageSize,
     clusterSize: s.clusterSize,
     generation: s.generation,
-    ownFiles: [volume, s.image, s.journal],
+    ownFiles: [['the source volume', volume], ['the source image', s.image], ['the source journal', s.journal]],
+    mountpoint: mount.mountpoint,
     latestCheckpoint: s.latestCheckpoint,
     changes: async (since) => {
       const { result, items } = await streamMount(mount, { op: 'changes', since });
@@ -72,16 +77,24 @@ async function imageSource(name: string, journal: string, journalDefaulted: bool
     if ((e as { code?: string }).code === 'ENOENT' && journalDefaulted) throw new ErrnoError('ENOENT', `journal ${journal} does not exist; name the journal with --journal`);
     throw e;
   });
-  if (s.liveOwner) throw new ErrnoError('EBUSY', `journal ${journal} is in use by a live trackfs mount (pid ${s.liveOwner}); back up from its mountpoint`);
+  if (s.inUse) {
+    throw new ErrnoError('EBUSY', s.liveOwner
+      ? `journal ${journal} is in use by a live trackfs mount (pid ${s.liveOwner}); back up from its mountpoint`
+      : `journal ${journal} is in use (locked by another process: a trackfs mount or command); try again once it is done`);
+  }
   if (s.imageSize !== image.size) throw new ErrnoError('EINVAL', `journal ${journal} is for an image of ${s.imageSize} bytes, but ${name} has ${image.size}`);
-  if (s.image && !(await samePath(s.image, name))) throw new ErrnoError('EINVAL', `journal ${journal} tracks ${s.image}, not ${name}`);
+  if (s.image && !isAbsolute(s.image)) {
+    throw new ErrnoError('EINVAL', `journal ${journal} names its image as '${printable(s.image)}', not an absolute path: it was not written by trackfs mount`);
+  }
+  if (s.image && !(await sameFile(s.image, name))) throw new ErrnoError('EINVAL', `journal ${journal} tracks ${printable(s.image)}, not ${name}`);
   return {
     describe: name,
     dataPath: name,
     imageSize: image.size,
     clusterSize: s.clusterSize,
     generation: s.generation,
-    ownFiles: [name, journal],
+    ownFiles: [['the source image', name], ['the source journal', journal]],
+    mountpoint: null,
     latestCheckpoint: s.latestCheckpoint,
     changes: (since) => offlineChanges(journal, since),
     checkpoint: () => offlineCheckpoint(journal),

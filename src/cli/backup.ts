@@ -10,6 +10,7 @@ import { CliError, EXIT } from './errors.js';
 import { openBackupSource } from '../backup/source.js';
 import { BackupUsageError, runBackup } from '../backup/run.js';
 import { formatSize } from '../util/size.js';
+import { printable } from '../util/text.js';
 
 export interface BackupArgs {
   source: string;
@@ -50,7 +51,7 @@ export async function backupCommand(args: BackupArgs): Promise<number> {
     if (args.json) {
       process.stdout.write(`${JSON.stringify(summary)}\n`);
     } else {
-      const what = summary.full ? `full copy (${summary.fullReason})` : `incremental since ${summary.base}`;
+      const what = summary.full ? `full copy (${printable(summary.fullReason ?? '')})` : `incremental since ${summary.base}`;
       process.stdout.write(
         `${args.target}: ${what}; copied ${formatSize(summary.copiedBytes)} in ${summary.extents} extent(s), `
         + `${summary.copiedPercent}% of ${formatSize(summary.imageSize)}, in ${summary.seconds.toFixed(1)} s`

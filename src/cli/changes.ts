@@ -9,7 +9,7 @@ import { streamMount } from '../control/ask.js';
 import { offlineChanges } from '../offline/journal-file.js';
 import type { ChangeStream, ChangesSummary, Extent } from '../journal/changes.js';
 import { formatSize, formatSizeShort } from '../util/size.js';
-import { printable } from '../util/printable.js';
+import { printable } from '../util/text.js';
 import { CliError, EXIT } from './errors.js';
 import { parseCheckpointId } from '../journal/checkpoint-id.js';
 

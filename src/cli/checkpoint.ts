@@ -2,6 +2,7 @@
 import { askMount, resolveTarget } from './target.js';
 import { offlineCheckpoint } from '../offline/journal-file.js';
 import type { CheckpointReply } from '../control/protocol.js';
+import { printable } from '../util/text.js';
 
 export interface CheckpointOutcome extends CheckpointReply {
   source: 'mount' | 'journal';
@@ -23,7 +24,7 @@ export async function checkpointCommand(name: string, json: boolean): Promise<vo
     return;
   }
   if (r.rebased) {
-    process.stderr.write(`trackfs: the journal was untrusted (${r.rebasedFrom}); it starts a new history here: the next backup from it must be full\n`);
+    process.stderr.write(`trackfs: the journal was untrusted (${printable(r.rebasedFrom ?? '')}); it starts a new history here: the next backup from it must be full\n`);
   }
   // The id alone on stdout, so that `id=$(trackfs checkpoint /mnt/x)` works.
   process.stdout.write(`${r.id}\n`);

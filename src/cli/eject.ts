@@ -5,6 +5,7 @@
  */
 import { askMount, resolveTarget } from './target.js';
 import { fail } from './errors.js';
+import { printable } from '../util/text.js';
 
 async function mountTarget(name: string) {
   const target = await resolveTarget(name);
@@ -22,5 +23,5 @@ export async function ejectCommand(name: string, json: boolean): Promise<void> {
 export async function resumeCommand(name: string, json: boolean): Promise<void> {
   const r = await askMount(await mountTarget(name), { op: 'resume' });
   if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
-  else process.stdout.write(`${name}: resumed${r.trusted ? '' : `; journal is UNTRUSTED: ${r.reason}`}\n`);
+  else process.stdout.write(`${name}: resumed${r.trusted ? '' : `; journal is UNTRUSTED: ${printable(r.reason ?? '')}`}\n`);
 }

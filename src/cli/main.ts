@@ -11,8 +11,23 @@ import { changesCommand } from './changes.js';
 import { ejectCommand, resumeCommand } from './eject.js';
 import { checkpointCommand } from './checkpoint.js';
 import { backupCommand } from './backup.js';
+import { printable } from '../util/text.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Longest wait an option may ask for: a day. */
+const MAX_SECONDS = 24 * 60 * 60;
+
+/**
+ * A number of seconds given on the command line: a plain decimal number above 0, at most a day.
+ * Anything else (abc, NaN, -1, 0, 1e400, empty) is a usage error, found before anything is done.
+ */
+function parseSeconds(option: string, value: unknown): number {
+  const text = Array.isArray(value) ? String(value[value.length - 1]) : String(value);
+  const n = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
+  if (!(n > 0 && n <= MAX_SECONDS)) throw new CliError(`bad ${option} '${printable(text)}': need a number of seconds above 0 and at most ${MAX_SECONDS} (e.g. 30)`, EXIT.usage);
+  return n;
+}
 
 /**
  * yargs' complaint as one line that names the problem: some of its messages span lines ("Invalid
@@ -32,6 +47,8 @@ export async function main(argv: string[]): Promise<void> {
   let exitCode: number = EXIT.ok;
   try {
     await yargs(argv)
+      // `-dash` is one unknown option, not -d -a -s -h (which would print help and exit 0).
+      .parserConfiguration({ 'short-option-groups': false })
       .scriptName('trackfs')
       .usage('$0 <command> [options]\n\nTrack which clusters of a block image change, through a FUSE mount.')
       .command(
@@ -61,8 +78,8 @@ export async function main(argv: string[]): Promise<void> {
         (y) => y
           .positional('mountpoint', { type: 'string', demandOption: true })
           .option('lazy', { type: 'boolean', default: false, describe: 'detach even if the volume is open; later I/O on open descriptors fails' })
-          .option('timeout', { type: 'number', default: 30, describe: 'seconds to wait for the daemon to exit' }),
-        async (args) => { await unmountCommand(args.mountpoint!, args.lazy, args.timeout); },
+          .option('timeout', { type: 'string', default: '30', coerce: (v: unknown) => parseSeconds('--timeout', v), describe: 'seconds to wait for the daemon to exit' }),
+        async (args) => { await unmountCommand(args.mountpoint!, args.lazy, args.timeout as number); },
       )
       .command(
         'status <target>',
@@ -130,8 +147,8 @@ export async function main(argv: string[]): Promise<void> {
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
         async (args) => { await resumeCommand(args.mountpoint!, args.json); },
       )
-      .command('__daemon <config>', false, (y) => y.positional('config', { type: 'string', demandOption: true }), async (args) => {
-        await daemonCommand(args.config!);
+      .command('__daemon', false, (y) => y, async () => {
+        await daemonCommand();
       })
       .demandCommand(1, 'name a command: mount, unmount, status, changes, checkpoint, backup, eject or resume')
       .recommendCommands()
@@ -141,18 +158,20 @@ export async function main(argv: string[]): Promise<void> {
       .version()
       .wrap(Math.min(100, process.stdout.columns || 100))
       .fail((msg, err) => {
-        if (err) throw err;
+        // yargs re-throws a failed option check (coerce) as a YError: a usage error like its own.
+        if (err && err.name !== 'YError') throw err;
+        if (err) msg = err.message;
         throw new CliError(`${usageProblem(msg, argv)} (see trackfs --help)`, EXIT.usage);
       })
       .parseAsync();
   } catch (e) {
     if (e instanceof CliError) {
-      process.stderr.write(`trackfs: ${e.message}\n`);
+      process.stderr.write(`trackfs: ${printable(e.message)}\n`);
       process.exitCode = e.exitCode;
       return;
     }
     const err = e as NodeJS.ErrnoException;
-    process.stderr.write(`trackfs: ${err?.message ?? String(e)}\n`);
+    process.stderr.write(`trackfs: ${printable(err?.message ?? String(e))}\n`);
     if (process.env['TRACKFS_DEBUG']) process.stderr.write(`${err?.stack}\n`);
     process.exitCode = EXIT.failure;
     return;

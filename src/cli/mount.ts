@@ -5,7 +5,7 @@
  * reason back through a pipe.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, writeSync, statSync } from 'node:fs';
+import { closeSync, readSync, writeSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { runDaemon, type Readiness } from '../mount/run.js';
@@ -14,7 +14,11 @@ import { isValidClusterSize } from '../journal/format.js';
 import { createLogger } from '../util/logger.js';
 import { ensureRuntimeDir, mountPaths } from '../util/runtime.js';
 import { parseSize } from '../util/size.js';
+import { openLogFile } from '../util/log-file.js';
+import { openPrivateAppend } from '../util/private-dir.js';
+import { firstSameFile, isInside } from '../util/same-file.js';
 import { CliError, EXIT, fail } from './errors.js';
+import { printable } from '../util/text.js';
 
 export interface MountArgs {
   image: string;
@@ -57,6 +61,7 @@ function parseMarkAhead(text: string): number {
 }
 
 async function buildConfig(args: MountArgs): Promise<MountConfig> {
+  if (args.readOnly && args.resetJournal) fail('--reset-journal writes the journal, and --read-only opens it read-only: use one or the other', EXIT.usage);
   const image = resolve(args.image);
   const mountpoint = resolve(args.mountpoint);
   let isBlock = false;
@@ -85,37 +90,61 @@ async function buildConfig(args: MountArgs): Promise<MountConfig> {
   };
 }
 
+/**
+ * The log is appended to: it must not be a file of the mount's own (the image, the journal) nor
+ * lie inside the mountpoint (the volume, or a file the mount is about to hide).
+ */
+async function refuseLogFileClash(config: MountConfig): Promise<void> {
+  if (!config.logFile) return;
+  const clash = await firstSameFile(config.logFile, [['the image', config.image], ['the journal', config.journal]]);
+  if (clash) fail(`log file ${config.logFile} is ${clash}; name another file with --log-file`);
+  if (await isInside(config.logFile, config.mountpoint)) fail(`log file ${config.logFile} is inside the mountpoint ${config.mountpoint}; name a file elsewhere`);
+}
+
+/** Opens the log: a file the user named, or the default one in the (private) runtime directory. */
+function openLog(path: string, inRuntimeDir: boolean): number {
+  try {
+    return inRuntimeDir ? openPrivateAppend(path) : openLogFile(path);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+}
+
 export async function mountCommand(args: MountArgs): Promise<void> {
   const config = await buildConfig(args);
+  await refuseLogFileClash(config);
   const params: DaemonParams = { config, logLevel: args.logLevel, foreground: args.foreground };
   if (args.foreground) {
-    const log = createLogger({ level: args.logLevel, file: config.logFile ?? undefined });
+    const log = createLogger({ level: args.logLevel, fd: config.logFile ? openLog(config.logFile, false) : undefined });
     await runDaemon(config, log, {
       ready: () => { if (process.stderr.isTTY) process.stderr.write(`trackfs: ${config.image} mounted at ${config.mountpoint}/volume (Ctrl-C to unmount)\n`); },
-      failed: (message) => { process.stderr.write(`trackfs: ${message}\n`); },
+      failed: (message) => { process.stderr.write(`trackfs: ${printable(message)}\n`); },
     });
     return;
   }
-  await startBackgroundDaemon(params);
+  await startBackgroundDaemon(params, args.logFile === undefined);
 }
 
-async function startBackgroundDaemon(params: DaemonParams): Promise<void> {
-  ensureRuntimeDir();
-  const logFile = params.config.logFile!;
-  let logFd: number;
+async function startBackgroundDaemon(params: DaemonParams, logInRuntimeDir: boolean): Promise<void> {
   try {
-    logFd = openSync(logFile, 'a', 0o600);
+    ensureRuntimeDir();
   } catch (e) {
-    fail(`cannot open log file ${logFile}: ${(e as NodeJS.ErrnoException).code}`);
+    fail((e as Error).message);
   }
-  const child = spawn(process.execPath, [process.argv[1]!, '__daemon', JSON.stringify(params)], {
+  const logFile = params.config.logFile!;
+  const logFd = openLog(logFile, logInRuntimeDir);
+  // The configuration goes down fd 3 (a socket pair), not on the command line, where every user
+  // could read the paths with ps; the readiness line comes back up the same way.
+  const child = spawn(process.execPath, [process.argv[1]!, '__daemon'], {
     detached: true,
     // stdout/stderr go to the log so a crash of the daemon leaves its last words there.
     stdio: ['ignore', logFd, logFd, 'pipe'],
     env: process.env,
   });
   closeSync(logFd);
-  const pipe = child.stdio[3] as import('node:stream').Readable;
+  const pipe = child.stdio[3] as import('node:stream').Duplex;
+  pipe.on('error', () => {}); // a daemon that died early: its exit is reported below
+  pipe.write(`${JSON.stringify(params)}\n`);
   const outcome = await new Promise<{ ok: true } | { ok: false; message: string }>((done) => {
     let text = '';
     const timer = setTimeout(() => {
@@ -153,11 +182,29 @@ async function startBackgroundDaemon(params: DaemonParams): Promise<void> {
 }
 
 /** Entry of the background daemon (hidden command). Reports readiness on fd 3. */
-export async function daemonCommand(serialized: string): Promise<void> {
-  const params = JSON.parse(serialized) as DaemonParams;
+/** The configuration `mount` sends down fd 3, one JSON line (read before anything is served). */
+function readDaemonParams(): DaemonParams {
+  const chunk = Buffer.alloc(64 * 1024);
+  let text = '';
+  try {
+    for (;;) {
+      const n = readSync(3, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      text += chunk.subarray(0, n).toString('utf8');
+      if (text.includes('\n')) break;
+    }
+    return JSON.parse(text.slice(0, text.indexOf('\n'))) as DaemonParams;
+  } catch {
+    fail('__daemon is started by trackfs mount, which sends its configuration on descriptor 3');
+  }
+}
+
+export async function daemonCommand(): Promise<void> {
+  const params = readDaemonParams();
   // Hold no directory of the caller's: a cwd on a removable volume would keep it from unmounting.
   process.chdir('/');
-  const log = createLogger({ level: params.logLevel, file: params.config.logFile ?? undefined });
+  // In the background the log file is this process's stdout and stderr, opened by `mount`.
+  const log = createLogger({ level: params.logLevel, fd: params.config.logFile ? 1 : undefined });
   // Synchronous on purpose: a pipe to the waiting parent, written once, and the failure path exits
   // right after.
   const tell = (msg: object): void => {

@@ -3,13 +3,14 @@ import { askMount, resolveTarget } from './target.js';
 import { offlineStatus } from '../offline/journal-file.js';
 import { formatSize, formatSizeShort } from '../util/size.js';
 import { EXIT } from './errors.js';
-import { printable } from '../util/printable.js';
+import { printable } from '../util/text.js';
 import type { JournalStatus, MountStatus } from '../control/protocol.js';
 
 type Status = MountStatus | JournalStatus;
 
+/** One line of the table; what it shows may come from a file or another user: escaped. */
 function row(label: string, value: unknown): string {
-  return `${label.padEnd(13)}${value}`;
+  return `${label.padEnd(13)}${printable(String(value))}`;
 }
 
 /** Which path serves the volume, and how many requests each has served. */
@@ -17,10 +18,10 @@ function dataPathLine(s: MountStatus): string | null {
   const d = s.dataPath;
   if (!d) return null;
   const js = `${d.javascript.reads} reads, ${d.javascript.writes} writes in JavaScript`;
-  if (!d.native) return row('data path', `javascript (${printable(d.reason ?? 'no native path')}); ${js}`);
+  if (!d.native) return row('data path', `javascript (${d.reason ?? 'no native path'}); ${js}`);
   const n = d.native;
   const native = `${n.reads} reads, ${n.writes} rewrites in C`;
-  return row('data path', d.path === 'native' ? `native: ${native}; ${js}` : `javascript (${printable(d.reason ?? '')}); ${native} before; ${js}`);
+  return row('data path', d.path === 'native' ? `native: ${native}; ${js}` : `javascript (${d.reason ?? ''}); ${native} before; ${js}`);
 }
 
 /** What status says of a journal disk that failed before changes were synced (ordered mode). */
@@ -28,12 +29,12 @@ function durabilityLines(s: MountStatus): string[] {
   const lines: string[] = [];
   const loss = s.durabilityLoss;
   if (loss) {
-    const failed = `the journal's disk failed at ${loss.at} before changes were synced (${printable(loss.error)})`;
+    const failed = `the journal's disk failed at ${loss.at} before changes were synced (${loss.error})`;
     lines.push(row('disk failure', loss.record
       ? `${failed}; ${loss.clusters} cluster(s) kept in ${loss.record}${loss.restoredAt ? `; durable in the journal again since ${loss.restoredAt}` : ''}`
-      : `${failed}; the record of them could not be written (${printable(loss.recordError ?? 'unknown')})`));
+      : `${failed}; the record of them could not be written (${loss.recordError ?? 'unknown'})`));
   }
-  if (s.durabilityRecords) lines.push(row('state dir', `durability records ${printable(s.durabilityRecords)}`));
+  if (s.durabilityRecords) lines.push(row('state dir', `durability records ${s.durabilityRecords}`));
   return lines;
 }
 
@@ -46,7 +47,8 @@ export function formatStatus(s: Status): string {
     lines.push(row('daemon', `pid ${s.pid}, log ${s.logFile ?? 'stderr'}`));
   } else {
     lines.push(row('journal', s.journal));
-    lines.push(row('state', `${s.journalState}${s.liveOwner ? ` (live: trackfs pid ${s.liveOwner})` : ''}`));
+    const live = s.liveOwner ? ` (live: trackfs pid ${s.liveOwner})` : s.inUse ? ' (in use: locked by another process)' : '';
+    lines.push(row('state', `${s.journalState}${live}`));
   }
   lines.push(row('image', `${s.image}${size}`));
   if (s.source === 'mount') {
@@ -63,7 +65,7 @@ export function formatStatus(s: Status): string {
   if (s.latestCheckpoint) {
     lines.push(row('checkpoint', s.lastCheckpointAt ? `${s.latestCheckpoint} at ${s.lastCheckpointAt}` : `none yet (${s.latestCheckpoint} is the start of the history)`));
   }
-  lines.push(row('trusted', s.trusted ? 'yes' : `NO: ${printable(s.reason ?? 'unknown reason')}`));
+  lines.push(row('trusted', s.trusted ? 'yes' : `NO: ${s.reason ?? 'unknown reason'}`));
   if (s.source === 'mount') lines.push(...durabilityLines(s));
   if (s.source === 'mount') {
     lines.push(row('last commit', `${s.lastCommitAt ?? 'none yet'} (${s.commits} commits, ${s.syncs} syncs)`));

@@ -1,6 +1,8 @@
 /** `trackfs unmount MOUNTPOINT [--lazy]`: flush, close, unmount, and wait for the daemon to exit. */
 import { realpath } from 'node:fs/promises';
-import { callDaemon, ControlRemoteError, ControlUnavailable } from '../control/client.js';
+import { resolve } from 'node:path';
+import { callDaemon, ControlRemoteError, ControlUnavailable, ControlUntrusted } from '../control/client.js';
+import { unreachable } from '../util/fs-errors.js';
 import { mountPaths } from '../util/runtime.js';
 import { unmountFuse } from '../fuse/unmount.js';
 import { CliError, fail } from './errors.js';
@@ -25,7 +27,10 @@ export async function unmountCommand(name: string, lazy: boolean, timeoutSeconds
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') fail(`${name} does not exist`);
-    mountpoint = name; // ENOTCONN and friends: a dead mount can still be unmounted by its path.
+    // ENOTCONN and friends (a dead mount), EACCES (another user's FUSE mount): a mount can still
+    // be unmounted by its path. Anything else that cannot be reached is said so.
+    mountpoint = resolve(name);
+    if (!(await isTrackfsMount(mountpoint))) fail(unreachable('', name, e).message);
   }
   const { socket } = mountPaths(mountpoint);
   const timeoutMs = Math.max(1, timeoutSeconds) * 1000;
@@ -33,12 +38,13 @@ export async function unmountCommand(name: string, lazy: boolean, timeoutSeconds
   try {
     pid = (await callDaemon(socket, { op: 'status' }, 5_000)).pid;
   } catch (e) {
+    if (e instanceof ControlUntrusted) fail(e.message);
     if (!(e instanceof ControlUnavailable)) throw e;
     // No daemon answers. A trackfs mount left behind (daemon killed) can still be taken away.
     if (!(await isTrackfsMount(mountpoint))) fail(`${name} is not a trackfs mountpoint`);
     const r = await unmountFuse(mountpoint, { lazy, timeoutMs });
     if (!r.ok) fail(`cannot unmount ${name}: ${r.busy ? 'volume is busy; close it first or use --lazy' : r.message}`);
-    process.stderr.write(`trackfs: warning: no daemon answered for ${name}; removed the mount, the journal was not closed (the next mount recovers it)\n`);
+    if (r.wasMounted) process.stderr.write(`trackfs: warning: no daemon answered for ${name}; removed the mount, the journal was not closed (the next mount recovers it)\n`);
     return;
   }
   let summary: ShutdownSummary;

@@ -7,7 +7,8 @@ import { realpath, stat } from 'node:fs/promises';
 import { ErrnoError, errnoNameOf } from '../util/errno.js';
 import { readMounts } from '../util/mountinfo.js';
 import { mountPaths } from '../util/runtime.js';
-import { callDaemon, ControlRemoteError, ControlUnavailable, streamDaemon } from './client.js';
+import { callDaemon, ControlRemoteError, ControlUnavailable, ControlUntrusted, streamDaemon } from './client.js';
+import { unreachable } from '../util/fs-errors.js';
 import type { ItemOf, PlainOp, ReplyOf, RequestOf, StreamOp } from './protocol.js';
 
 /** A live mount as the control channel knows it. */
@@ -30,6 +31,7 @@ export async function isTrackfsMount(mountpoint: string): Promise<boolean> {
 /** The one-line error for a failed exchange with the mount's daemon. */
 async function explain(mount: MountRef, e: unknown): Promise<unknown> {
   if (e instanceof ControlRemoteError) return new ErrnoError(errnoNameOf(e), e.message);
+  if (e instanceof ControlUntrusted) return new ErrnoError('EACCES', e.message);
   if (e instanceof ControlUnavailable) {
     if (await isTrackfsMount(mount.mountpoint)) return new ErrnoError('ENOTCONN', `trackfs mount at ${mount.mountpoint} does not answer (${e.reason}); its daemon may be stuck or gone`);
     return new ErrnoError('EINVAL', `${mount.mountpoint} is not a trackfs mountpoint`);
@@ -72,6 +74,6 @@ export async function isDirectory(path: string): Promise<boolean> {
     if ((e as NodeJS.ErrnoException).code === 'ENOTCONN') {
       throw new ErrnoError('ENOTCONN', `${path}: the trackfs daemon is gone (transport endpoint is not connected); unmount it with 'trackfs unmount ${path}'`);
     }
-    throw new ErrnoError('ENOENT', `${path} does not exist`);
+    throw unreachable('', path, e);
   }
 }

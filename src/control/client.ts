@@ -1,5 +1,13 @@
-/** The CLI's side of the control channel, typed by the protocol (ControlOps). */
+/**
+ * The CLI's side of the control channel, typed by the protocol (ControlOps). Whatever answers on
+ * the socket is believed (a `changes` reply decides what a backup copies), so before connecting
+ * the CLI checks that the runtime directory is private and the socket is a socket of the user's
+ * own, or root's.
+ */
 import { createConnection, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { checkRuntimeDir } from '../util/runtime.js';
+import { checkOwnSocket } from '../util/private-dir.js';
 import {
   MAX_LINE_BYTES,
   REPLY_TIMEOUT_MS,
@@ -20,6 +28,19 @@ export class ControlUnavailable extends Error {
   }
 }
 
+/** The socket, or the directory it is in, is not one to trust: another user could answer there. */
+export class ControlUntrusted extends Error {}
+
+/** 'missing' when nothing is there to ask; throws ControlUntrusted when it cannot be trusted. */
+function checkSocket(socketPath: string): 'ok' | 'missing' {
+  try {
+    if (checkRuntimeDir(dirname(socketPath)) === 'missing') return 'missing';
+    return checkOwnSocket(socketPath);
+  } catch (e) {
+    throw new ControlUntrusted((e as Error).message);
+  }
+}
+
 /** The daemon answered with an error: its errno name and its one-line message. */
 export class ControlRemoteError extends Error {
   constructor(readonly code: string, message: string) {
@@ -33,6 +54,7 @@ export class ControlRemoteError extends Error {
  * `idleMs` fails with ControlUnavailable.
  */
 async function* exchange(socketPath: string, req: { op: ControlOp }, idleMs: number): AsyncGenerator<string> {
+  if (checkSocket(socketPath) === 'missing') throw new ControlUnavailable(socketPath, 'ENOENT');
   const sock: Socket = createConnection(socketPath);
   try {
     await new Promise<void>((resolve, reject) => {

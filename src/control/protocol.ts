@@ -81,7 +81,9 @@ export interface JournalStatus {
   journalState: JournalState;
   trusted: boolean;
   reason?: string;
-  /** pid of a live daemon that has the journal active, or null. */
+  /** Locked by another process (a mount, or a command writing it): what it says may be moving. */
+  inUse: boolean;
+  /** pid of the live daemon that has the journal active, as its header names it, or null. */
   liveOwner: number | null;
   image: string;
   imageSize: number;

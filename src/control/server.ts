@@ -4,8 +4,11 @@
  * encoded too), never a dead daemon. Streamed items are written at the pace the client reads them.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { lstatSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { errnoNameOf, messageOf } from '../util/errno.js';
+import { ErrnoError, errnoNameOf, messageOf } from '../util/errno.js';
+import { fsError } from '../util/fs-errors.js';
+import { removeStale } from '../util/private-dir.js';
 import {
   MAX_MESSAGE_BYTES,
   type ControlOp,
@@ -104,8 +107,9 @@ export class ControlServer {
   private constructor(private readonly server: Server, readonly path: string) {}
 
   static async listen(path: string, handlers: ControlHandlers, onError: (e: unknown) => void): Promise<ControlServer> {
-    // A socket file left by a daemon that died is stale: the caller has checked no daemon owns it.
-    await unlink(path).catch(() => {});
+    // A socket left by a daemon that died is stale (the caller has checked that no daemon owns it):
+    // removed if it is a socket of ours, refused if it is anything else.
+    removeStale(path, 'socket');
     const server = createServer((sock) => {
       let data = '';
       let asked = false;
@@ -135,14 +139,26 @@ export class ControlServer {
         );
       });
     });
-    server.on('error', onError);
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
+      server.once('error', (e) => reject(fsError('cannot create control socket', path, e)));
+      // The socket is made by bind(2), inside listen(), with the umask's mode: 0600 from the start,
+      // so that no other user could connect even for an instant.
+      const umask = process.umask(0o177);
+      try {
+        server.listen(path, () => {
+          server.removeAllListeners('error');
+          server.on('error', onError);
+          resolve();
+        });
+      } finally {
+        process.umask(umask);
+      }
     });
+    const st = lstatSync(path);
+    if ((st.mode & 0o077) !== 0) {
+      server.close();
+      throw new ErrnoError('EACCES', `control socket ${path} was created with mode ${(st.mode & 0o777).toString(8)}, open to other users`);
+    }
     // The daemon's lifetime is owned by the mount, not by the socket.
     server.unref();
     return new ControlServer(server, path);

@@ -42,11 +42,22 @@ function guarded(op: string, hooks: AdapterHooks, fn: (...args: any[]) => void):
   };
 }
 
-export function buildFuseOps(volume: Volume, hooks: AdapterHooks): FuseOps {
-  const uid = process.getuid?.() ?? 0;
-  const gid = process.getgid?.() ?? 0;
+/**
+ * Who may use the volume, as the kernel checks it (default_permissions): the image's own
+ * permission bits, owner and group, so that --allow-other shows no one an image they could not
+ * read themselves.
+ */
+export interface VolumeAccess {
+  permissions: number;
+  uid: number;
+  gid: number;
+}
+
+export function buildFuseOps(volume: Volume, hooks: AdapterHooks, access: VolumeAccess): FuseOps {
+  const { uid, gid } = access;
   const mountedAt = new Date();
-  const fileMode = fsConstants.S_IFREG | (volume.readOnly ? 0o444 : 0o644);
+  // A read-only volume cannot be written by anyone: no write bits, whatever the image has.
+  const fileMode = fsConstants.S_IFREG | (access.permissions & 0o777 & (volume.readOnly ? ~0o222 : 0o777));
 
   const rootStat = () => ({ mode: fsConstants.S_IFDIR | 0o755, uid, gid, size: 4096, nlink: 2, atime: mountedAt, mtime: mountedAt, ctime: mountedAt });
   const volumeStat = () => {

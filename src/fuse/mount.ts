@@ -6,7 +6,7 @@
  */
 import type { FuseOps } from 'fuse-native';
 import { ErrnoError } from '../util/errno.js';
-import { unmountFuse } from './unmount.js';
+import { unmountOwnFuse, type unmountFuse } from './unmount.js';
 
 export interface FuseMountOptions {
   mountpoint: string;
@@ -28,14 +28,19 @@ export interface FuseMountOptions {
 }
 
 export interface FuseHandle {
-  /** Unmounts via fusermount/umount without a shell; resolves the result. */
+  /** Unmounts via fusermount/umount without a shell, only if the mount there is this one; resolves the result. */
   unmount(lazy: boolean, timeoutMs: number): ReturnType<typeof unmountFuse>;
   /** Why the module asked for was not stacked (null: it was, or none was asked for). */
   moduleRefused: string | null;
 }
 
+/** How the mount shows in /proc/self/mountinfo (its source), with type fuse.trackfs. */
+export function fsnameOf(id: string): string {
+  return `trackfs:${id}`;
+}
+
 export function fuseOptionString(opts: FuseMountOptions): string {
-  const o = ['big_writes', 'auto_unmount', 'default_permissions', `fsname=trackfs:${opts.id}`, 'subtype=trackfs', 'max_read=131072'];
+  const o = ['big_writes', 'auto_unmount', 'default_permissions', `fsname=${fsnameOf(opts.id)}`, 'subtype=trackfs', 'max_read=131072'];
   if (opts.allowOther) o.push('allow_other');
   if (opts.readOnly) o.push('ro');
   for (const extra of opts.extraOptions ?? []) {
@@ -77,13 +82,14 @@ export async function mountFuse(ops: FuseOps, opts: FuseMountOptions): Promise<F
   await new Promise<void>((resolve, reject) => {
     fuse.mount((err) => {
       if (!err) return resolve();
-      // libfuse can fail after the kernel mount was made (a bad -o option): do not leave it behind.
-      void unmountFuse(opts.mountpoint, { lazy: true, timeoutMs: 5_000 });
+      // libfuse can fail after the kernel mount was made (a bad -o option): do not leave it behind,
+      // but take nothing else down (the fsname is ours alone while we hold the mountpoint's lock).
+      void unmountOwnFuse(opts.mountpoint, fsnameOf(opts.id), { lazy: true, timeoutMs: 5_000 });
       reject(new ErrnoError('EIO', `cannot mount FUSE at ${opts.mountpoint}: ${err.message}${process.platform === 'linux' ? ' (is /dev/fuse present and fusermount installed?)' : ''}`));
     });
   });
   return {
-    unmount: (lazy, timeoutMs) => unmountFuse(opts.mountpoint, { lazy, timeoutMs }),
+    unmount: (lazy, timeoutMs) => unmountOwnFuse(opts.mountpoint, fsnameOf(opts.id), { lazy, timeoutMs }),
     moduleRefused,
   };
 }

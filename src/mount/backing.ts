@@ -23,6 +23,7 @@ import { ImageFile, majorMinor, type ImageFacts } from '../volume/image.js';
 import type { Volume } from '../volume/volume.js';
 import type { ErrnoName } from '../util/errno.js';
 import { fuseErr } from '../util/errno.js';
+import { fsError } from '../util/fs-errors.js';
 import type { Logger } from '../util/logger.js';
 import { formatSizeShort } from '../util/size.js';
 import { BoundedSteps, whileProgressing } from './bounded.js';
@@ -119,8 +120,16 @@ export class BackingOwner {
    */
   async attach(facts: ImageFacts, opts: { resetJournal: boolean; clusterSize: number | null }): Promise<void> {
     const c = this.config;
-    const opened = await openJournalForMount({ path: c.journal, image: facts, clusterSize: opts.clusterSize, resetJournal: opts.resetJournal });
-    let image: ImageFile | null = null;
+    // The image first: its lock keeps a second mount of it from touching (or creating) a journal.
+    const image = await ImageFile.open(facts, c.readOnly);
+    if (image.lockProblem) this.events.note(image.lockProblem);
+    let opened: OpenedJournal;
+    try {
+      opened = await openJournalForMount({ path: c.journal, image: facts, clusterSize: opts.clusterSize, resetJournal: opts.resetJournal, readOnly: c.readOnly });
+    } catch (e) {
+      await image.close().catch(() => {});
+      throw e;
+    }
     try {
       const { journal, verdict } = opened;
       this.durability.attach(opened.file);
@@ -129,11 +138,11 @@ export class BackingOwner {
       if (opened.created) this.events.note(`created journal ${c.journal} (cluster size ${formatSizeShort(journal.clusterSize)})`);
       if (verdict.newlyUntrusted) {
         this.log.warn({ reason: verdict.reason }, `journal is untrusted: ${verdict.reason}`);
-        await journal.markUntrusted(verdict.reason);
+        await journal.markUntrusted(verdict.reason).catch((e: unknown) => { throw fsError('cannot write journal', c.journal, e); });
       }
-      image = await ImageFile.open(facts, c.readOnly);
       if (!c.readOnly) {
-        await journal.activate({ durability: c.durability, bootId: opened.bootId, pid: process.pid, imagePath: facts.path, fsIdentity: opened.fsIdentity });
+        await journal.activate({ durability: c.durability, bootId: opened.bootId, pid: process.pid, imagePath: facts.path, fsIdentity: opened.fsIdentity })
+          .catch((e: unknown) => { throw fsError('cannot write journal', c.journal, e); });
         await this.durability.activated(journal.generation);
         if (c.durability === 'ordered') journal.startAutoSync(TIMEOUTS.orderedSyncMs, (e) => this.events.journalFailed(e));
       }
@@ -142,7 +151,7 @@ export class BackingOwner {
       this.volume.attach({ image, tracker, recorded: journal, clusterSize: journal.clusterSize, markAhead: c.trackingOff ? 0 : c.markAhead });
     } catch (e) {
       await opened.journal.abandon();
-      await image?.close().catch(() => {});
+      await image.close().catch(() => {});
       throw e;
     }
   }

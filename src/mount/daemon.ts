@@ -11,7 +11,7 @@
  * (a resume and an unmount, two checkpoints, an eject and a checkpoint) run one after the other
  * and each sees what the other left.
  */
-import { unlink, writeFile } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { changesSince, type ChangeList } from '../journal/changes.js';
 import type { CheckpointReply, EjectReply, FaultOp, MountStatus, ResumeReply, ShutdownSummary } from '../control/protocol.js';
 import { checkpointReply as replyOf } from '../control/replies.js';
@@ -37,6 +37,8 @@ import { DurabilityKeeper } from './durability.js';
 import { Lifecycle, type MountState } from './lifecycle.js';
 import { MountWatch, type WatchedVolume } from './mount-watch.js';
 import { checkMountpoint } from './preflight.js';
+import { lockMountpoint } from './mountpoint-lock.js';
+import { writePrivateFile } from '../util/private-dir.js';
 import { closeEpoch } from './checkpoint.js';
 import { buildMountStatus } from './status.js';
 import { TIMEOUTS } from './timeouts.js';
@@ -50,6 +52,8 @@ export class MountDaemon {
   /* Set up by start(), in this order; each stays null if start() failed before it. */
   #mountpoint = '';
   #paths: MountPaths | null = null;
+  /** The registration file is ours to remove (something else may sit at its path). */
+  #registered = false;
   #volume: Volume | null = null;
   #backing: BackingOwner | null = null;
   #control: ControlServer | null = null;
@@ -85,6 +89,10 @@ export class MountDaemon {
       if (await sameFile(c.image, c.journal)) throw new ErrnoError('EINVAL', `journal ${c.journal} is the image itself`);
       const paths = this.#paths = mountPaths(this.#mountpoint);
       ensureRuntimeDir();
+      // One daemon per mountpoint; checked again under the lock (another may have mounted it since).
+      const lockProblem = await lockMountpoint(paths.lock, this.#mountpoint);
+      if (lockProblem) this.#failures.note(lockProblem);
+      await checkMountpoint(c.mountpoint);
       const durability = new DurabilityKeeper(c.journal, this.log, (e) => this.#failures.note(e));
       if (c.durability === 'ordered' && !c.readOnly) durability.prepare();
 
@@ -101,9 +109,11 @@ export class MountDaemon {
       await backing.serialize(() => backing.attach(facts, { resetJournal: c.resetJournal, clusterSize: c.clusterSize }));
 
       this.#control = await ControlServer.listen(paths.socket, controlHandlers(this), (e) => this.log.error({ err: e }, 'control socket error'));
-      await writeFile(paths.info, JSON.stringify({ pid: process.pid, mountpoint: this.#mountpoint, image: facts.path, journal: c.journal, socket: paths.socket, logFile: c.logFile }) + '\n');
+      const registration = { pid: process.pid, mountpoint: this.#mountpoint, image: facts.path, journal: c.journal, socket: paths.socket, logFile: c.logFile };
+      writePrivateFile(paths.info, `${JSON.stringify(registration)}\n`);
+      this.#registered = true;
 
-      const ops = buildFuseOps(volume, { internalError: (op, e) => this.log.error({ err: e, op }, `INTERNAL ERROR in FUSE op ${op}`) });
+      const ops = buildFuseOps(volume, { internalError: (op, e) => this.log.error({ err: e, op }, `INTERNAL ERROR in FUSE op ${op}`) }, facts.access);
       const fuse = this.#fuse = await withTimeout(
         mountFuse(ops, {
           mountpoint: this.#mountpoint,
@@ -154,7 +164,7 @@ export class MountDaemon {
     if (this.#sweep) clearInterval(this.#sweep);
     if (this.#fuse) await this.#fuse.unmount(true, TIMEOUTS.unmountMs).catch(() => {});
     if (this.#control) await this.#control.close().catch(() => {});
-    if (this.#paths) await unlink(this.#paths.info).catch(() => {});
+    if (this.#paths && this.#registered) await unlink(this.#paths.info).catch(() => {});
     await this.#backing?.abandon();
   }
 
@@ -350,6 +360,10 @@ export class MountDaemon {
    */
   checkpoint(): Promise<CheckpointReply> {
     if (this.config.trackingOff) return Promise.reject(new ErrnoError('EINVAL', 'cannot checkpoint: tracking is off on this mount'));
+    if (this.config.readOnly) {
+      const why = `cannot checkpoint: the mount is read-only and so is its journal; unmount it and checkpoint ${this.config.journal}, or mount without --read-only`;
+      return Promise.reject(new ErrnoError('EROFS', why));
+    }
     const backing = this.#backing!;
     const volume = this.#volume!;
     return backing.serialize(async () => {
@@ -361,8 +375,7 @@ export class MountDaemon {
       const j = b.opened.journal;
       const started = Date.now();
       try {
-        const rebaseAs = this.config.readOnly ? { state: 'clean' as const, imageMtimeNs: await b.image.mtimeNs() } : { state: 'active' as const };
-        const r = await closeEpoch(volume, () => j.checkpoint(rebaseAs), TIMEOUTS.checkpointDrainMs);
+        const r = await closeEpoch(volume, () => j.checkpoint({ state: 'active' }), TIMEOUTS.checkpointDrainMs);
         const reply = replyOf(r);
         if (r.rebased) this.#failures.note(`journal was untrusted (${r.rebasedFrom}); re-based on a new generation: checkpoint ${reply.id}`);
         this.log.info({ checkpoint: reply.id, rebased: r.rebased, pausedMs: Date.now() - started }, `checkpoint ${reply.id}`);
@@ -453,7 +466,7 @@ export class MountDaemon {
     const control = this.#control;
     if (control) await steps.run('control socket close', () => control.close(), TIMEOUTS.shutdownStepMs);
     const paths = this.#paths;
-    if (paths) await steps.run('registration removal', () => unlink(paths.info).catch(() => {}), TIMEOUTS.shutdownStepMs);
+    if (paths && this.#registered) await steps.run('registration removal', () => unlink(paths.info).catch(() => {}), TIMEOUTS.shutdownStepMs);
     this.#lifecycle.finish('unmounting', 'unmounted', released.clean ? 'journal closed clean' : 'journal left active');
     clearTimeout(watchdog);
     const summary = { journalClean: released.clean, errors: [...released.errors, ...steps.errors] };

@@ -3,14 +3,15 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ErrnoError } from '../util/errno.js';
 import { readMounts } from '../util/mountinfo.js';
+import { fsError, unreachable } from '../util/fs-errors.js';
 
 /** Returns the mountpoint's real path, or throws a one-line ErrnoError. */
 export async function checkMountpoint(path: string): Promise<string> {
   let st;
   try {
     st = await stat(path);
-  } catch {
-    throw new ErrnoError('ENOENT', `mountpoint ${path} does not exist`);
+  } catch (e) {
+    throw unreachable('mountpoint', path, e);
   }
   if (!st.isDirectory()) throw new ErrnoError('ENOTDIR', `mountpoint ${path} is not a directory`);
   const real = await realpath(path);
@@ -21,6 +22,7 @@ export async function checkMountpoint(path: string): Promise<string> {
     const parent = await stat(dirname(real));
     if (parent.dev !== st.dev) throw new ErrnoError('EBUSY', `mountpoint ${path} is already mounted`);
   }
-  if ((await readdir(real)).length > 0) throw new ErrnoError('ENOTEMPTY', `mountpoint ${path} is not empty`);
+  const entries = await readdir(real).catch((e: unknown) => { throw fsError('mountpoint', `${path} is not readable, so it cannot be checked to be empty`, e); });
+  if (entries.length > 0) throw new ErrnoError('ENOTEMPTY', `mountpoint ${path} is not empty`);
   return real;
 }

@@ -10,12 +10,14 @@ import { probeImage } from '../volume/stat-probe.js';
 import type { CheckpointReply, JournalStatus } from '../control/protocol.js';
 import { checkpointReply as replyOf } from '../control/replies.js';
 import { isoTime } from '../util/time.js';
+import { printable } from '../util/text.js';
 
 const lookImage: ImageLookup = async (p) => {
   const r = await probeImage(p);
+  const shown = printable(p);
   if ('facts' in r) return { facts: r.facts };
-  if ('timedOut' in r) return { facts: null, note: `image ${p} did not answer within 3 s (stalled device?): not checked for changes made while unmounted` };
-  return { facts: null, note: `image ${p} cannot be checked (${r.missing}): changes made to it while unmounted cannot be detected` };
+  if ('timedOut' in r) return { facts: null, note: `image ${shown} did not answer within 3 s (stalled device?): not checked for changes made while unmounted` };
+  return { facts: null, note: `image ${shown} cannot be checked (${r.missing}): changes made to it while unmounted cannot be detected` };
 };
 
 function open(path: string) {
@@ -30,7 +32,7 @@ export async function offlineCheckpoint(path: string): Promise<CheckpointReply> 
 
 
 export async function offlineStatus(path: string): Promise<JournalStatus> {
-  const { journal, verdict, liveOwner } = await open(path);
+  const { journal, verdict, inUse, liveOwner } = await open(path);
   try {
     const h = journal.headerSnapshot();
     return {
@@ -39,6 +41,7 @@ export async function offlineStatus(path: string): Promise<JournalStatus> {
       journalState: h.state,
       trusted: verdict.trusted,
       ...(verdict.trusted ? {} : { reason: verdict.reason }),
+      inUse,
       liveOwner: liveOwner || null,
       image: h.imagePath,
       imageSize: h.imageSize,

@@ -8,8 +8,8 @@ export type { Logger };
 
 export interface LoggerOptions {
   level: string;
-  /** Append JSON lines here; otherwise stderr. */
-  file?: string | undefined;
+  /** Append JSON lines to this descriptor (opened by util/log-file.ts, or inherited); otherwise stderr. */
+  fd?: number | undefined;
   name?: string;
 }
 
@@ -17,11 +17,11 @@ let flushDestination: (() => void) | null = null;
 
 export function createLogger(opts: LoggerOptions): Logger {
   const base = { level: opts.level, name: opts.name ?? 'trackfs' };
-  if (!opts.file && process.stderr.isTTY) {
+  if (opts.fd === undefined && process.stderr.isTTY) {
     flushDestination = null;
     return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' } } });
   }
-  const dest: DestinationStream & { flushSync?: () => void } = destination({ dest: opts.file ?? 2, sync: false, mkdir: true, append: true });
+  const dest: DestinationStream & { flushSync?: () => void } = destination({ dest: opts.fd ?? 2, sync: false });
   flushDestination = () => {
     try { dest.flushSync?.(); } catch { /* a log that cannot be flushed must not stop an exit */ }
   };

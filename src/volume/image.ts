@@ -3,10 +3,12 @@
  * asynchronous positioned I/O. Callback style on the hot path: one closure per request, no
  * promise chain.
  */
-import { close, fdatasync, fstat, open, read, write, constants as fsConstants } from 'node:fs';
+import { close, fdatasync, fstat, open, read, write, constants as fsConstants, type BigIntStats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ErrnoError } from '../util/errno.js';
+import { lockDescriptor } from '../util/file-lock.js';
+import { fsError, unreachable } from '../util/fs-errors.js';
 
 export interface ImageFacts {
   path: string;
@@ -20,6 +22,8 @@ export interface ImageFacts {
   identity: string;
   /** st_dev of the file: the volume that holds it (a block device image is its own volume). */
   hostDevice: string;
+  /** Who may use it: its permission bits (no set-id or sticky bits), owner and group. */
+  access: { permissions: number; uid: number; gid: number };
 }
 
 /** "major:minor" of a dev_t, as /proc/self/mountinfo and /sys/dev/block write it. */
@@ -40,6 +44,15 @@ async function blockDeviceSize(rdev: number, path: string): Promise<number> {
   }
 }
 
+/** ImageFacts.identity of a stat: inode and birth time of a file, the device number of a block device. */
+function identityOf(st: BigIntStats): string {
+  return st.isBlockDevice() ? `rdev:${st.rdev}` : st.isFile() ? `ino ${st.ino} born ${st.birthtimeNs}` : `other:${st.ino}`;
+}
+
+function accessOf(st: BigIntStats): ImageFacts['access'] {
+  return { permissions: Number(st.mode & 0o777n), uid: Number(st.uid), gid: Number(st.gid) };
+}
+
 /** Checks what IMAGE is, without opening it for I/O. Throws ErrnoError with a one-line message. */
 export async function inspectImage(path: string): Promise<ImageFacts> {
   let st;
@@ -47,18 +60,17 @@ export async function inspectImage(path: string): Promise<ImageFacts> {
     st = await stat(path, { bigint: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ErrnoError('ENOENT', `image ${path} does not exist`);
     if (code === 'EACCES') throw new ErrnoError('EACCES', `image ${path} is not accessible (permission denied)`);
-    throw new ErrnoError('EIO', `cannot stat image ${path}: ${(e as Error).message}`);
+    throw unreachable('image', path, e);
   }
   if (st.isFile()) {
     if (st.size === 0n) throw new ErrnoError('EINVAL', `image ${path} is empty`);
-    return { path, size: Number(st.size), isBlockDevice: false, mtimeNs: st.mtimeNs, identity: `ino ${st.ino} born ${st.birthtimeNs}`, hostDevice: majorMinor(st.dev) };
+    return { path, size: Number(st.size), isBlockDevice: false, mtimeNs: st.mtimeNs, identity: identityOf(st), hostDevice: majorMinor(st.dev), access: accessOf(st) };
   }
   if (st.isBlockDevice()) {
     const size = await blockDeviceSize(Number(st.rdev), path);
     if (size === 0) throw new ErrnoError('EINVAL', `block device ${path} has size 0 (no medium?)`);
-    return { path, size, isBlockDevice: true, mtimeNs: 0n, identity: `rdev:${st.rdev}`, hostDevice: majorMinor(st.rdev) };
+    return { path, size, isBlockDevice: true, mtimeNs: 0n, identity: identityOf(st), hostDevice: majorMinor(st.rdev), access: accessOf(st) };
   }
   throw new ErrnoError('EINVAL', `image ${path} is not a regular file or a block device`);
 }
@@ -73,19 +85,49 @@ export type IoCallback = (err: NodeJS.ErrnoException | null, bytes: number) => v
 export class ImageFile {
   private closed = false;
 
-  private constructor(readonly fd: number, readonly facts: ImageFacts) {}
+  /**
+   * @param lockProblem why the image could not be locked (no way to lock here), or null: the
+   *   caller says so once.
+   */
+  private constructor(readonly fd: number, readonly facts: ImageFacts, readonly lockProblem: string | null) {}
 
+  /**
+   * Opens the image and locks it for as long as it is open: exclusively for a read-write mount, so
+   * that no second mount (with another journal, which would miss this one's writes) can open it;
+   * shared for a read-only one. The lock goes with the descriptor: a resume after an eject takes
+   * it again, and fails if another mount took the image meanwhile.
+   */
   static async open(facts: ImageFacts, readOnly: boolean): Promise<ImageFile> {
+    const fd = await ImageFile.openDescriptor(facts, readOnly);
+    let lock;
+    try {
+      // The path was inspected before: it must still be that file (not swapped for a FIFO, a device).
+      if (identityOf(await fstatAsync(fd, { bigint: true })) !== facts.identity) {
+        throw new ErrnoError('EBUSY', `image ${facts.path} was replaced while it was being opened; try again`);
+      }
+      lock = await lockDescriptor(fd, !readOnly);
+    } catch (e) {
+      await closeAsync(fd).catch(() => {});
+      throw e;
+    }
+    if (lock === 'busy') {
+      await closeAsync(fd).catch(() => {});
+      throw new ErrnoError('EBUSY', `image ${facts.path} is in use by another trackfs mount (it is locked${readOnly ? ' for writing' : ''}); unmount that one first`);
+    }
+    return new ImageFile(fd, facts, lock === 'locked' ? null : `image lock unavailable (${lock.unsupported}): a second mount of ${facts.path} cannot be detected`);
+  }
+
+  private static async openDescriptor(facts: ImageFacts, readOnly: boolean): Promise<number> {
     const flags = readOnly ? fsConstants.O_RDONLY : fsConstants.O_RDWR;
     try {
-      return new ImageFile(await openAsync(facts.path, flags), facts);
+      return await openAsync(facts.path, flags);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
         throw new ErrnoError('EACCES', `cannot open image ${facts.path} for ${readOnly ? 'reading' : 'writing'} (${code}); use --read-only?`);
       }
       if (code === 'EBUSY') throw new ErrnoError('EBUSY', `image ${facts.path} is busy (${code})`);
-      throw new ErrnoError('EIO', `cannot open image ${facts.path}: ${(e as Error).message}`);
+      throw fsError('cannot open image', facts.path, e);
     }
   }
 

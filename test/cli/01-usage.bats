@@ -103,3 +103,19 @@ teardown() { tf_teardown; }
   run --separate-stderr trackfs changes "$TF_TMP/plain"
   assert_fails_with 1 "not a trackfs mountpoint"
 }
+
+@test "options run together are not split into flags: 'mount ok.img -dash' is a usage error, nothing mounted" {
+  local img mnt
+  img="$(tf_image ok.img 4M)"
+  mnt="$(tf_mountpoint mnt)"
+  run --separate-stderr trackfs mount "$img" -dash
+  assert_fails_with 2
+  assert_eq "$output" "" "stdout"
+  run --separate-stderr trackfs mount "$img" "$mnt" -dash
+  assert_fails_with 2 "dash"
+  assert_not_mounted "$mnt"
+  [ ! -e "$img.trackfs" ] || fail_msg "a journal was created"
+  # Single-letter options still work.
+  run --separate-stderr trackfs -h
+  assert_status 0
+}

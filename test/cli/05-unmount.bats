@@ -120,3 +120,19 @@ teardown() { tf_teardown; }
   assert_eq "$(json 'j.generation' <<< "$output")" "$gen" "generation"
   assert_eq "$(json 'j.trusted' <<< "$output")" true "trusted (strict mode)"
 }
+
+@test "unmount --timeout must be a number of seconds: exit 2, one line, nothing unmounted" {
+  local img mnt
+  img="$(tf_image img 4M)"
+  mnt="$(tf_mountpoint mnt)"
+  tf_mount_ok "$img" "$mnt"
+  local bad
+  for bad in abc NaN -1 0 '' 1e400 ' ' 5x; do
+    run --separate-stderr trackfs unmount --timeout "$bad" "$mnt"
+    assert_fails_with 2 "--timeout"
+    assert_live "$mnt" 4194304
+  done
+  run --separate-stderr trackfs unmount --timeout 2.5 "$mnt"
+  assert_status 0
+  assert_not_mounted "$mnt"
+}

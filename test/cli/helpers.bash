@@ -25,11 +25,15 @@ tf_setup() {
   tf_require_build
   # Short paths under /tmp: the control socket path must stay under the 108-byte sun_path limit.
   TF_TMP="$(realpath "$(mktemp -d /tmp/trackfs-cli.XXXXXX)")"
-  mkdir "$TF_TMP/.state" "$TF_TMP/run"
+  mkdir "$TF_TMP/.state"
+  mkdir -m 700 "$TF_TMP/run"
   : > "$TF_TMP/.state/mounts"
   : > "$TF_TMP/.state/other-mounts"
   : > "$TF_TMP/.state/pids"
   : > "$TF_TMP/.state/loops"
+  : > "$TF_TMP/.state/users"
+  : > "$TF_TMP/.state/paths"
+  : > "$TF_TMP/.state/helpers"
   export TRACKFS_RUNTIME_DIR="$TF_TMP/run"
   # Durability records (ordered mode) go to the test's own state directory, made by trackfs.
   export TRACKFS_STATE_DIR="$TF_TMP/state"
@@ -129,6 +133,74 @@ expected_clusters() {
     len=${w##*:}
     for ((c = off / cs; c <= (off + len - 1) / cs; c++)); do echo "$c"; done
   done | sort -n -u | paste -sd' ' -
+}
+
+# tf_helper COMMAND...: starts COMMAND in the background (bats' fd 3 closed, so it cannot hold the
+# test up), records its pid for teardown; the pid is in $TF_HELPER_PID.
+tf_helper() {
+  "$@" 3>&- > /dev/null 2>&1 &
+  TF_HELPER_PID=$!
+  printf '%s\n' "$TF_HELPER_PID" >> "$TF_TMP/.state/helpers"
+}
+
+# --------------------------------------------------------------- other users ----
+
+# tf_user: creates a unique unprivileged user and group (removed at teardown, with its
+# /tmp/trackfs-UID); prints its name.
+tf_user() {
+  local name="tfu${$}x${RANDOM}"
+  useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$name" > /dev/null || return 1
+  printf '%s
+' "$name" >> "$TF_TMP/.state/users"
+  printf '%s
+' "/tmp/trackfs-$(id -u "$name")" >> "$TF_TMP/.state/paths"
+  printf '%s
+' "$name"
+}
+
+# as_user USER COMMAND...: runs COMMAND as USER (its uid and gid, no other groups), with this
+# environment minus TRACKFS_RUNTIME_DIR (so the user's own default runtime directory is used).
+as_user() {
+  local u=$1
+  shift
+  setpriv --reuid="$u" --regid="$u" --clear-groups -- env -u TRACKFS_RUNTIME_DIR -u XDG_RUNTIME_DIR "$@"
+}
+
+# trackfs_as USER ARGS...: trackfs as USER types it.
+trackfs_as() {
+  local u=$1
+  shift
+  as_user "$u" "$TF_BIN" "$@"
+}
+
+# tf_user_dir USER: a directory under $TF_TMP owned by USER, mode 0700 ($TF_TMP is opened to
+# traversal for it); prints its path.
+tf_user_dir() {
+  chmod 711 "$TF_TMP"
+  local d="$TF_TMP/home-$1"
+  mkdir -m 700 "$d" && chown "$1:$1" "$d" && printf '%s
+' "$d"
+}
+
+# tf_open_dev_fuse: lets unprivileged users mount (as a desktop does); teardown restores the mode.
+tf_open_dev_fuse() {
+  [ -f "$TF_TMP/.state/dev-fuse-mode" ] || stat -c %a /dev/fuse > "$TF_TMP/.state/dev-fuse-mode"
+  chmod 0666 /dev/fuse
+}
+
+# assert_live_as USER MOUNTPOINT SIZE: assert_live, looking as USER (a FUSE mount without
+# allow_other is closed to everyone else, root included).
+assert_live_as() {
+  local t size
+  t="$(mount_fstype "$2")"
+  [ "$t" = fuse.trackfs ] || fail_msg "expected a fuse.trackfs mount at $2, mount table says '${t:-nothing}'"
+  size="$(as_user "$1" stat -c %s -- "$2/volume")" || fail_msg "$1 cannot stat $2/volume"
+  [ "$size" = "$3" ] || fail_msg "volume size $size, expected $3"
+}
+
+# mount_id MOUNTPOINT: the id trackfs names a mount's runtime files by (src/util/runtime.ts).
+mount_id() {
+  printf '%s' "$(realpath -- "$1")" | sha256sum | cut -c1-16
 }
 
 # --------------------------------------------------------------- mount table ----
@@ -289,6 +361,35 @@ tf_teardown() {
   while IFS= read -r dev; do
     [ -n "$dev" ] && losetup -d "$dev" 2>/dev/null || true
   done < "$TF_TMP/.state/loops"
+
+  # Helper processes this test started.
+  while IFS= read -r pid; do
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+  done < "$TF_TMP/.state/helpers"
+
+  # Other users: their daemons (registered in their runtime dirs), /dev/fuse, the users, the dirs.
+  local user dir
+  while IFS= read -r dir; do
+    for reg in "$dir"/*.json; do
+      [ -f "$reg" ] || continue
+      pid="$(json 'j.pid' < "$reg" 2>/dev/null)" || continue
+      if [ -n "$pid" ] && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q '__daemon'; then
+        kill -TERM "$pid" 2>/dev/null || true
+        wait_for_exit "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+      fi
+    done
+  done < "$TF_TMP/.state/paths"
+  if [ -f "$TF_TMP/.state/dev-fuse-mode" ]; then chmod "$(cat "$TF_TMP/.state/dev-fuse-mode")" /dev/fuse; fi
+  while IFS= read -r user; do
+    [ -n "$user" ] || continue
+    # The user was made by this test: every process it has is one this test started.
+    for pid in $(ps -o pid= -u "$user" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    for pid in $(ps -o pid= -u "$user" 2>/dev/null); do wait_for_exit "$pid" 5 || true; done
+    userdel "$user" > /dev/null 2>&1 || echo "teardown: cannot remove user $user" >&2
+  done < "$TF_TMP/.state/users"
+  while IFS= read -r dir; do
+    [ -n "$dir" ] && rm -rf --one-file-system -- "$dir"
+  done < "$TF_TMP/.state/paths"
 
   if [ "$leftover" -eq 0 ]; then
     rm -rf --one-file-system -- "$TF_TMP"

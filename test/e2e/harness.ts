@@ -488,11 +488,15 @@ export class Harness {
     }
   }
 
-  /** Our own daemon: alive and running with this test's directory on its command line. */
+  /**
+   * Our own daemon: alive, a trackfs daemon, and started with this test's runtime directory (its
+   * environment; the command line carries no paths).
+   */
   private ourDaemon(pid: number): boolean {
     if (!alive(pid)) return false;
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.dir);
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('__daemon')
+        && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`TRACKFS_RUNTIME_DIR=${this.runtimeDir}`);
     } catch {
       return false;
     }

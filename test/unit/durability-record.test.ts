@@ -121,7 +121,7 @@ describe('keeping records', () => {
   test('a state directory others could change, or a symbolic link, is refused for writing and makes lookups unusable', async () => {
     const open777 = scratch('open');
     chmodSync(open777, 0o755);
-    await assert.rejects(writeRecord(open777, sample()), /has mode 755.*chmod 700/);
+    await assert.rejects(writeRecord(open777, sample()), /mode 0755.*chmod 700/);
     const l = await lookupRecord(open777, GEN);
     assert.equal(l.kind, 'unusable');
     const target = scratch('target');
@@ -281,7 +281,7 @@ describe('the record, end to end on a journal file', () => {
     const unsafe = await openJournalOffline(path, noImage);
     await unsafe.journal.abandon();
     assert.equal(unsafe.verdict.trusted, false);
-    assert.match(unsafe.verdict.reason, /cannot be checked.*mode 770/);
+    assert.match(unsafe.verdict.reason, /cannot be checked.*mode 0770/);
   });
 
   test('a keeper that cannot write the record: the journal distrusts itself', async () => {
@@ -301,7 +301,7 @@ describe('the record, end to end on a journal file', () => {
     io.inject('datasync', 'EIO');
     await assert.rejects(j.sync());
     assert.equal(j.state, 'untrusted');
-    assert.match(j.headerSnapshot().reason, /record of those changes could not be kept.*mode 755/);
+    assert.match(j.headerSnapshot().reason, /record of those changes could not be kept.*mode 0755/);
     assert.equal(keeper.status().durabilityLoss?.record, null);
     await j.abandon();
   });
