@@ -37,6 +37,7 @@ import {
 import { mulberry32, seededBytes } from './prng.js';
 import { startLoopWriter, waitForWrites } from './writer.js';
 import { assertDiffer, assertIdentical, backup, changesSince, checkpoint, ID_RE, readSidecar, type BackupJson } from './backup-helpers.js';
+import type { CheckpointOutcome } from '../../src/cli/checkpoint.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -369,7 +370,7 @@ for (const durability of ['strict', 'ordered'] as const) {
     pid = await h.mount();
     const s = await h.status();
     assert.equal(s.trusted, true, `trusted after a daemon crash (${s.reason ?? ''})`);
-    assert.equal(s['latestCheckpoint'], full.checkpoint, 'the checkpoint of the last backup survived the crash');
+    assert.equal(s.latestCheckpoint, full.checkpoint, 'the checkpoint of the last backup survived the crash');
     await assertDiffer(h, h.volume, target, 'after the crash');
     const b1 = await backup(h, h.mnt, target, ['--checkpoint']);
     assert.equal(b1.full, false, String(b1.fullReason));
@@ -694,7 +695,7 @@ test('an interrupted re-basing backup (untrusted journal, full copy cut short) i
   // the old history, in-progress with a full run from no base (what SIGINT leaves, see below).
   await h.ddWriteOk(9 * MiB + 77, seededBytes(801, 3000), { path: h.image });
   const rebased = await h.trackfsOk(['checkpoint', h.journal, '--json']);
-  const cp = JSON.parse(rebased.stdout) as { id: string; rebased: boolean };
+  const cp = JSON.parse(rebased.stdout) as CheckpointOutcome;
   assert.equal(cp.rebased, true);
   const sc = await readSidecar(target);
   assert.equal(sc.checkpointId, first.checkpoint);
