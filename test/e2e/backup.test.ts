@@ -34,7 +34,7 @@ import {
   writeRange,
   type Harness,
 } from './harness.js';
-import { mulberry32, seededBytes } from './prng.js';
+import { mulberry32, seededBytes, type WriteSpec } from './prng.js';
 import { startLoopWriter, waitForWrites } from './writer.js';
 import { assertDiffer, assertIdentical, backup, changesSince, checkpoint, ID_RE, readSidecar, type BackupJson } from './backup-helpers.js';
 import type { CheckpointOutcome } from '../../src/cli/checkpoint.js';
@@ -58,17 +58,14 @@ function union(...sets: Set<number>[]): Set<number> {
 
 const sorted = (s: Iterable<number>) => [...s].sort((a, b) => a - b);
 
-/** A write of seeded bytes. */
-interface Write { offset: number; length: number; seed: number }
-
-async function applyWrites(h: Harness, writes: Write[], path = h.volume): Promise<void> {
+async function applyWrites(h: Harness, writes: WriteSpec[], path = h.volume): Promise<void> {
   for (const [i, w] of writes.entries()) await h.ddWriteOk(w.offset, seededBytes(w.seed, w.length), { path, direct: path === h.volume && i % 2 === 0 && w.offset % 512 === 0 && w.length % 512 === 0 });
 }
 
 /** `count` random writes (1 byte to 300 KiB, anywhere in the image), seeded. */
-function randomWrites(seed: number, count: number, size: number): Write[] {
+function randomWrites(seed: number, count: number, size: number): WriteSpec[] {
   const rng = mulberry32(seed);
-  const out: Write[] = [];
+  const out: WriteSpec[] = [];
   for (let i = 0; i < count; i++) {
     const kind = Math.floor(rng() * 4);
     const length = kind === 0 ? 1 + Math.floor(rng() * 64) : kind === 1 ? 4 * KiB : kind === 2 ? 64 * KiB : 1 + Math.floor(rng() * 300 * KiB);
@@ -79,7 +76,7 @@ function randomWrites(seed: number, count: number, size: number): Write[] {
 }
 
 /** Whole-cluster writes to the given clusters (each with its own data). */
-function clusterWrites(clusters: Iterable<number>, cs: number, seed: number): Write[] {
+function clusterWrites(clusters: Iterable<number>, cs: number, seed: number): WriteSpec[] {
   return [...clusters].map((c, i) => ({ offset: c * cs, length: cs, seed: seed * 1000 + i }));
 }
 
