@@ -59,7 +59,8 @@ test('backups with checkpoints while writers run: the last one equals the volume
   for (const w of writers) if (!w.exited) w.child.kill('SIGKILL');
   await withTimeout(Promise.all(writers.map((w) => w.exit)), 10_000, 'writers to exit');
 
-  const lastRun = await h.trackfsOk(['backup', h.mnt, target, '--checkpoint', '--verify', '--json', '--no-progress'], { timeoutMs: 60_000 });
+  const lastArgs = ['backup', h.mnt, target, '--checkpoint', '--verify', '--json', '--no-progress'];
+  const lastRun = await h.trackfsOk(lastArgs, { timeoutMs: 60_000 });
   const last = JSON.parse(lastRun.stdout) as BackupJson;
   assert.equal(last.full, false);
   t.diagnostic(`${acked()} writes during ${ids.length} checkpoints; last incremental copied ${last.copiedBytes} bytes of ${IMAGE_SIZE}`);
