@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
+import { parseCheckpointId } from '../journal/checkpoint-id.js';
 import { ErrnoError } from '../util/errno.js';
 import { openExisting } from '../util/file-type.js';
 import { fsError } from '../util/fs-errors.js';
@@ -73,11 +74,34 @@ export async function readSidecar(path: string): Promise<Sidecar | null> {
   } catch {
     throw new ErrnoError('EINVAL', `backup sidecar ${path} is not valid JSON; move it away and use --full`);
   }
-  if (s?.format !== SIDECAR_FORMAT || typeof s.generation !== 'string' || !Number.isSafeInteger(s.checkpoint) || !Number.isSafeInteger(s.imageSize)) {
+  if (s?.format !== SIDECAR_FORMAT) {
     throw new ErrnoError('EINVAL', `${path} is not a trackfs backup sidecar (format ${JSON.stringify(s?.format)}); move it away and use --full`);
   }
+  const bad = badField(s);
+  if (bad) throw new ErrnoError('EINVAL', `backup sidecar ${path} is damaged (${bad} is missing or invalid); move it away and use --full`);
   s.runs ??= [];
   return s;
+}
+
+function isCheckpointId(v: unknown): boolean {
+  try {
+    return typeof v === 'string' && parseCheckpointId(v) !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** The first field a backup relies on that is missing or of the wrong kind, or null. */
+function badField(s: Sidecar): string | null {
+  if (typeof s.generation !== 'string' || s.generation === '') return 'generation';
+  if (!Number.isSafeInteger(s.checkpoint) || s.checkpoint < 0) return 'checkpoint';
+  if (!isCheckpointId(s.checkpointId)) return 'checkpointId';
+  if (!Number.isSafeInteger(s.imageSize) || s.imageSize <= 0) return 'imageSize';
+  if (s.state !== 'complete' && s.state !== 'in-progress') return 'state';
+  if (s.runs !== undefined && !Array.isArray(s.runs)) return 'runs';
+  const base = s.running?.base;
+  if (s.running !== undefined && (typeof s.running !== 'object' || (base !== null && !isCheckpointId(base)))) return 'running';
+  return null;
 }
 
 export async function writeSidecar(path: string, s: Sidecar): Promise<void> {

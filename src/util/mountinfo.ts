@@ -1,5 +1,6 @@
 /**
- * Reads the kernel's mount table. Linux: /proc/self/mountinfo (fields escaped as \040 etc.).
+ * Reads the kernel's mount table. Linux: /proc/self/mountinfo (the kernel escapes space, tab,
+ * newline and backslash as \040, \011, \012, \134 in the mount point, the type and the source).
  * Elsewhere there is no such file and callers fall back to comparing st_dev with the parent.
  */
 import { readFile } from 'node:fs/promises';
@@ -24,7 +25,12 @@ export function parseMountinfo(text: string): MountEntry[] {
     const left = line.slice(0, sep).split(' ');
     const right = line.slice(sep + 3).split(' ');
     if (left.length < 5 || right.length < 2) continue;
-    out.push({ majorMinor: left[2]!, mountPoint: unescapeMountField(left[4]!), fsType: right[0]!, source: unescapeMountField(right[1]!) });
+    out.push({
+      majorMinor: left[2]!,
+      mountPoint: unescapeMountField(left[4]!),
+      fsType: unescapeMountField(right[0]!),
+      source: unescapeMountField(right[1]!),
+    });
   }
   return out;
 }

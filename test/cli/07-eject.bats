@@ -25,11 +25,8 @@ teardown() { tf_teardown; }
   run --separate-stderr trackfs status "$IMG.trackfs" --json
   assert_eq "$(json 'j.journalState' <<< "$output")" clean "journal state while ejected"
 
-  run dd if=/dev/zero of="$MNT/volume" bs=4096 seek=100 count=1 conv=notrunc
-  [ "$status" -ne 0 ] || fail_msg "a write succeeded while ejected"
-  [[ "$output" == *"Input/output error"* ]] || fail_msg "write error is not EIO: $output"
-  run dd if="$MNT/volume" of=/dev/null bs=4096 count=1
-  [ "$status" -ne 0 ] || fail_msg "a read succeeded while ejected"
+  assert_eq "$(io_errno write "$MNT/volume" 409600 4096)" EIO "a write while ejected"
+  assert_eq "$(io_errno read "$MNT/volume" 0 4096)" EIO "a read while ejected"
 
   run --separate-stderr trackfs resume "$MNT"
   assert_status 0

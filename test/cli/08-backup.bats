@@ -265,6 +265,25 @@ backup_json() {
   [ "$(json 'j.generation' < "$TF_TMP/b.img.trackfs-backup")" = "$(trackfs status "$MNT" --json | json 'j.generation')" ] || fail_msg "sidecar not moved to the new generation"
 }
 
+@test "backup refuses a sidecar that is not JSON, or lacks a field: exit 1, one line, TARGET and sidecar untouched" {
+  tf_mount_ok "$IMG" "$MNT"
+  cluster_write 1
+  run trackfs backup "$MNT" "$TF_TMP/b.img" --checkpoint
+  assert_status 0
+  local sum sc="$TF_TMP/b.img.trackfs-backup"
+  cluster_write 2
+  sum="$(sha256sum < "$TF_TMP/b.img")"
+  json 'delete j.checkpointId, j' < "$sc" > "$TF_TMP/no-id" && cp "$TF_TMP/no-id" "$sc"
+  run --separate-stderr trackfs backup "$MNT" "$TF_TMP/b.img" --checkpoint
+  assert_fails_with 1 "$sc" "damaged" "checkpointId" "--full"
+  cmp -s "$TF_TMP/no-id" "$sc" || fail_msg "the sidecar was changed by the refusal"
+
+  printf '{"format":' > "$sc"
+  run --separate-stderr trackfs backup "$MNT" "$TF_TMP/b.img" --checkpoint
+  assert_fails_with 1 "$sc" "not valid JSON" "--full"
+  assert_eq "$(sha256sum < "$TF_TMP/b.img")" "$sum" "TARGET after the refusals"
+}
+
 @test "backup --since with a malformed id: exit 2, one line" {
   tf_mount_ok "$IMG" "$MNT"
   run --separate-stderr trackfs backup "$MNT" "$TF_TMP/b.img" --since nope

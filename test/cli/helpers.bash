@@ -98,6 +98,39 @@ write_at() {
   head -c "$3" /dev/urandom | dd of="$1" bs=65536 iflag=fullblock oflag=seek_bytes seek="$2" conv=notrunc status=none
 }
 
+# io_errno OP PATH [ARGS...]: makes one call on PATH from a separate process and prints the errno
+# name it failed with (EIO, ENOSPC, EPERM, ...), or "ok". Tests compare these names, never the
+# text of an error message. OP and ARGS:
+#   write OFFSET LENGTH   LENGTH zero bytes at OFFSET, continuing after a short write (as dd does)
+#   read OFFSET LENGTH    one read
+#   truncate SIZE | create | unlink | mkdir | rename NEWPATH | symlink TARGET
+io_errno() {
+  node -e '
+    const fs = require("fs");
+    const [op, path, a, b] = process.argv.slice(1);
+    const calls = {
+      write: () => {
+        const fd = fs.openSync(path, "r+");
+        const buf = Buffer.alloc(Number(b));
+        for (let done = 0, n = 1; done < buf.length && n > 0; done += n) n = fs.writeSync(fd, buf, done, buf.length - done, Number(a) + done);
+      },
+      read: () => fs.readSync(fs.openSync(path, "r"), Buffer.alloc(Number(b)), 0, Number(b), Number(a)),
+      truncate: () => fs.truncateSync(path, Number(a)),
+      create: () => fs.closeSync(fs.openSync(path, "wx")),
+      unlink: () => fs.unlinkSync(path),
+      mkdir: () => fs.mkdirSync(path),
+      rename: () => fs.renameSync(path, a),
+      symlink: () => fs.symlinkSync(a, path),
+    };
+    if (!calls[op]) { process.stderr.write(`io_errno: unknown op ${op}\n`); process.exit(64); }
+    try {
+      calls[op]();
+      process.stdout.write("ok\n");
+    } catch (e) {
+      process.stdout.write(`${e.code ?? "unknown"}\n`);
+    }' "$@"
+}
+
 # flip_byte FILE OFFSET: inverts every bit of one byte, in place.
 flip_byte() {
   local b

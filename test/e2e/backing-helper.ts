@@ -2,11 +2,18 @@
  * A small FUSE file system for the removal tests: it serves one file, `disk.img`, a passthrough to
  * a real file, so that trackfs can be pointed at an image whose "device" the test can take away.
  * SIGKILL it and its clients get ENOTCONN (the device is gone); SIGSTOP it and their calls never
- * return (a stalled device).
+ * return (a stalled device). It also shows the test what its client asks of the "device": every
+ * fsync/fdatasync of disk.img is counted, and can be made to fail.
  *
  *   node backing-helper.js SOURCE_FILE MOUNTPOINT     prints "ready" once mounted
+ *
+ * Stdout, one line each: "ready"; "fsync N RESULT" after the Nth fsync of disk.img was answered
+ * (RESULT: 0, or the negative errno). Stdin, one command a line: "fail-fsync" makes every later
+ * fsync fail with EIO (after the source's own fdatasync), "pass-fsync" ends that; each is
+ * acknowledged with "fsync-mode fail" or "fsync-mode pass".
  */
 import { open, read, write, fstat, fdatasync, close, constants as fsConstants } from 'node:fs';
+import { createInterface } from 'node:readline';
 import FuseNative from 'fuse-native';
 
 const [source, mountpoint] = process.argv.slice(2);
@@ -19,6 +26,15 @@ type Cb = (result: number, ...rest: unknown[]) => void;
 const EIO = -5;
 const ENOENT = -2;
 const FILE = '/disk.img';
+
+let fsyncs = 0;
+let failFsync = false;
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'fail-fsync') failFsync = true;
+  else if (line === 'pass-fsync') failFsync = false;
+  else return;
+  process.stdout.write(`fsync-mode ${failFsync ? 'fail' : 'pass'}\n`);
+});
 
 open(source, 'r+', (err, fd) => {
   if (err) {
@@ -46,7 +62,11 @@ open(source, 'r+', (err, fd) => {
       const mine = Buffer.from(buf.subarray(0, len));
       write(fd, mine, 0, len, pos, (e, n) => cb(e ? EIO : n));
     },
-    fsync: (_p: string, _d: number, _fd: number, cb: Cb) => fdatasync(fd, (e) => cb(e ? EIO : 0)),
+    fsync: (_p: string, _d: number, _fd: number, cb: Cb) => fdatasync(fd, (e) => {
+      const result = e || failFsync ? EIO : 0;
+      process.stdout.write(`fsync ${++fsyncs} ${result}\n`);
+      cb(result);
+    }),
     flush: (_p: string, _fd: number, cb: Cb) => cb(0),
     truncate: (_p: string, _s: number, cb: Cb) => cb(0),
     ftruncate: (_p: string, _fd: number, _s: number, cb: Cb) => cb(0),

@@ -34,9 +34,10 @@ import {
   writeRange,
   type Harness,
 } from './harness.js';
-import { mulberry32, seededBytes } from './prng.js';
+import { mulberry32, seededBytes, type WriteSpec } from './prng.js';
 import { startLoopWriter, waitForWrites } from './writer.js';
 import { assertDiffer, assertIdentical, backup, changesSince, checkpoint, ID_RE, readSidecar, type BackupJson } from './backup-helpers.js';
+import type { CheckpointOutcome } from '../../src/cli/checkpoint.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -57,17 +58,14 @@ function union(...sets: Set<number>[]): Set<number> {
 
 const sorted = (s: Iterable<number>) => [...s].sort((a, b) => a - b);
 
-/** A write of seeded bytes. */
-interface Write { offset: number; length: number; seed: number }
-
-async function applyWrites(h: Harness, writes: Write[], path = h.volume): Promise<void> {
+async function applyWrites(h: Harness, writes: WriteSpec[], path = h.volume): Promise<void> {
   for (const [i, w] of writes.entries()) await h.ddWriteOk(w.offset, seededBytes(w.seed, w.length), { path, direct: path === h.volume && i % 2 === 0 && w.offset % 512 === 0 && w.length % 512 === 0 });
 }
 
 /** `count` random writes (1 byte to 300 KiB, anywhere in the image), seeded. */
-function randomWrites(seed: number, count: number, size: number): Write[] {
+function randomWrites(seed: number, count: number, size: number): WriteSpec[] {
   const rng = mulberry32(seed);
-  const out: Write[] = [];
+  const out: WriteSpec[] = [];
   for (let i = 0; i < count; i++) {
     const kind = Math.floor(rng() * 4);
     const length = kind === 0 ? 1 + Math.floor(rng() * 64) : kind === 1 ? 4 * KiB : kind === 2 ? 64 * KiB : 1 + Math.floor(rng() * 300 * KiB);
@@ -78,7 +76,7 @@ function randomWrites(seed: number, count: number, size: number): Write[] {
 }
 
 /** Whole-cluster writes to the given clusters (each with its own data). */
-function clusterWrites(clusters: Iterable<number>, cs: number, seed: number): Write[] {
+function clusterWrites(clusters: Iterable<number>, cs: number, seed: number): WriteSpec[] {
   return [...clusters].map((c, i) => ({ offset: c * cs, length: cs, seed: seed * 1000 + i }));
 }
 
@@ -369,7 +367,7 @@ for (const durability of ['strict', 'ordered'] as const) {
     pid = await h.mount();
     const s = await h.status();
     assert.equal(s.trusted, true, `trusted after a daemon crash (${s.reason ?? ''})`);
-    assert.equal(s['latestCheckpoint'], full.checkpoint, 'the checkpoint of the last backup survived the crash');
+    assert.equal(s.latestCheckpoint, full.checkpoint, 'the checkpoint of the last backup survived the crash');
     await assertDiffer(h, h.volume, target, 'after the crash');
     const b1 = await backup(h, h.mnt, target, ['--checkpoint']);
     assert.equal(b1.full, false, String(b1.fullReason));
@@ -694,7 +692,7 @@ test('an interrupted re-basing backup (untrusted journal, full copy cut short) i
   // the old history, in-progress with a full run from no base (what SIGINT leaves, see below).
   await h.ddWriteOk(9 * MiB + 77, seededBytes(801, 3000), { path: h.image });
   const rebased = await h.trackfsOk(['checkpoint', h.journal, '--json']);
-  const cp = JSON.parse(rebased.stdout) as { id: string; rebased: boolean };
+  const cp = JSON.parse(rebased.stdout) as CheckpointOutcome;
   assert.equal(cp.rebased, true);
   const sc = await readSidecar(target);
   assert.equal(sc.checkpointId, first.checkpoint);

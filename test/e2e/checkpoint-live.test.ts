@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { CHILD_WRITER, e2e, settleWithin, TEST_TIMEOUT_MS, waitFor, withTimeout } from './harness.js';
+import type { BackupJson } from './backup-helpers.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -42,9 +43,9 @@ test('backups with checkpoints while writers run: the last one equals the volume
     await waitFor(`writes before backup ${round}`, () => acked() >= previousAcked + 300, 30_000, 10);
     previousAcked = acked();
     const r = await h.trackfsOk(['backup', h.mnt, target, '--checkpoint', '--json', '--no-progress'], { timeoutMs: 60_000 });
-    const s = JSON.parse(r.stdout) as { full: boolean; checkpoint: string; copiedBytes: number };
+    const s = JSON.parse(r.stdout) as BackupJson;
     assert.equal(s.full, round === 0, `backup ${round} full?`);
-    ids.push(s.checkpoint);
+    ids.push(String(s.checkpoint));
     if (round % 2 === 1) ids.push((await h.trackfsOk(['checkpoint', h.mnt])).stdout.trim());
   }
   for (const w of writers) assert.equal(w.failed, '', 'a writer reported an error');
@@ -58,7 +59,9 @@ test('backups with checkpoints while writers run: the last one equals the volume
   for (const w of writers) if (!w.exited) w.child.kill('SIGKILL');
   await withTimeout(Promise.all(writers.map((w) => w.exit)), 10_000, 'writers to exit');
 
-  const last = JSON.parse((await h.trackfsOk(['backup', h.mnt, target, '--checkpoint', '--verify', '--json', '--no-progress'], { timeoutMs: 60_000 })).stdout) as { copiedBytes: number; full: boolean };
+  const lastArgs = ['backup', h.mnt, target, '--checkpoint', '--verify', '--json', '--no-progress'];
+  const lastRun = await h.trackfsOk(lastArgs, { timeoutMs: 60_000 });
+  const last = JSON.parse(lastRun.stdout) as BackupJson;
   assert.equal(last.full, false);
   t.diagnostic(`${acked()} writes during ${ids.length} checkpoints; last incremental copied ${last.copiedBytes} bytes of ${IMAGE_SIZE}`);
   assert.equal(await h.sha256(target), await h.sha256(h.volume), 'backup differs from the volume');

@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { callDaemon } from '../../src/control/client.js';
-import type { PlainOp, ReplyOf, RequestOf } from '../../src/control/protocol.js';
+import type { JournalStatus, MountStatus, PlainOp, ReplyOf, RequestOf } from '../../src/control/protocol.js';
+import { parseMountinfo } from '../../src/util/mountinfo.js';
 import { mountId } from '../../src/util/runtime.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -41,20 +42,18 @@ export interface RunResult {
 export type { Extent, ChangesReport as ChangesJson } from '../../src/journal/changes.js';
 import type { Extent, ChangesReport as ChangesJson } from '../../src/journal/changes.js';
 
-export interface StatusJson {
-  source: 'mount' | 'journal';
-  pid?: number;
-  state?: string;
-  journalState: string;
-  trusted: boolean;
-  reason?: string;
-  failedWrites?: number;
-  syncs?: number;
-  commits?: number;
-  lastError?: { code: string; message: string; at: string } | null;
-  events: string[];
-  changedClusters: number;
-  [key: string]: unknown;
+/** How `Harness.io` opens the file: O_DIRECT, O_DSYNC, read-only (default read-write). */
+export type IoFlag = 'direct' | 'dsync' | 'readonly';
+
+/** The result of `Harness.io`: every step that completed, and the first that failed, if one did. */
+export interface IoOutcome {
+  /** The errno name of the failure (EIO, ENOSPC, ...), or null when every step succeeded. */
+  errno: string | null;
+  /** The step that failed ('open' when the open did), or null. */
+  failedStep: string | null;
+  /** Bytes each completed step moved, in order; for a failed write, what it wrote before failing. */
+  bytes: number[];
+  stderr: string;
 }
 
 /** Why mounting cannot work here, or null when it can. */
@@ -138,15 +137,8 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
 }
 
 function mountinfoEntry(mountpoint: string): { majorMinor: string; fsType: string } | null {
-  const text = readFileSync('/proc/self/mountinfo', 'utf8');
-  for (const line of text.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(' ');
-    const mp = (left[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (mp === mountpoint) return { majorMinor: left[2]!, fsType: line.slice(sep + 3).split(' ')[0]! };
-  }
-  return null;
+  // The last entry for a path is the one on top.
+  return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).filter((m) => m.mountPoint === mountpoint).at(-1) ?? null;
 }
 
 /** Clusters [first, last] touched by each byte range. */
@@ -351,9 +343,15 @@ export class Harness {
     return JSON.parse(r.stdout) as ChangesJson;
   }
 
-  async status(target: string = this.mnt): Promise<StatusJson> {
-    const r = await this.trackfsOk(['status', target, '--json']);
-    return JSON.parse(r.stdout) as StatusJson;
+  /** `status --json` of the mount, or of a journal file read offline. */
+  status(): Promise<MountStatus>;
+  status(journal: string): Promise<JournalStatus>;
+  async status(journal?: string): Promise<MountStatus | JournalStatus> {
+    const r = await this.trackfsOk(['status', journal ?? this.mnt, '--json']);
+    const s = JSON.parse(r.stdout) as MountStatus | JournalStatus;
+    const expected = journal === undefined ? 'mount' : 'journal';
+    if (s.source !== expected) throw new Error(`status of ${journal ?? this.mnt} is of a ${s.source}, expected a ${expected}`);
+    return s;
   }
 
   /** Sends a control request straight to the daemon's socket. */
@@ -394,6 +392,41 @@ export class Harness {
   async ddWriteOk(offset: number, data: Buffer, opts: Parameters<Harness['ddWrite']>[2] = {}): Promise<void> {
     const r = await this.ddWrite(offset, data, opts);
     if (r.code !== 0) throw new Error(`dd write of ${data.length} bytes at ${offset} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  }
+
+  /**
+   * Runs I/O steps on `path` (default: the volume) in a child process (child-writer.js io) and
+   * reports the errno name of the first that failed: tests compare codes, never strerror text.
+   * Steps: `write:OFFSET:LENGTH:SEED` (data = seededBytes(SEED, LENGTH)), `read:OFFSET:LENGTH`,
+   * `fsync`, `fdatasync`. Flags of the open: direct (O_DIRECT), dsync (O_DSYNC), readonly.
+   */
+  async io(steps: string[], opts: { path?: string; flags?: IoFlag[]; timeoutMs?: number } = {}): Promise<IoOutcome> {
+    const flags = opts.flags?.length ? opts.flags.join(',') : '-';
+    const args = [CHILD_WRITER, 'io', opts.path ?? this.volume, flags, ...steps];
+    const r = await this.exec(process.execPath, args, { env: this.env(), timeoutMs: opts.timeoutMs ?? 30_000 });
+    const out: IoOutcome = { errno: null, failedStep: null, bytes: [], stderr: r.stderr };
+    for (const line of r.stdout.split('\n')) {
+      const ok = /^ok \S+ (\d+)$/.exec(line);
+      if (ok) out.bytes.push(Number(ok[1]));
+      const bad = /^error (\S+) (\S+) (\d+)$/.exec(line);
+      if (bad) {
+        out.failedStep = bad[1]!;
+        out.errno = bad[2]!;
+        out.bytes.push(Number(bad[3]));
+      }
+    }
+    const consistent = out.errno === null ? r.code === 0 && out.bytes.length === steps.length : r.code === 2;
+    if (!consistent) {
+      const how = `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}, output ${JSON.stringify(r.stdout)}`;
+      throw new Error(`child-writer io ${steps.join(' ')}: ${how}: ${r.stderr.trim()}`);
+    }
+    return out;
+  }
+
+  /** The same, throwing unless every step succeeded. */
+  async ioOk(steps: string[], opts: Parameters<Harness['io']>[1] = {}): Promise<void> {
+    const r = await this.io(steps, opts);
+    if (r.errno !== null) throw new Error(`${r.failedStep} on ${opts.path ?? this.volume} failed with ${r.errno}`);
   }
 
   /** Reads the whole volume through the mount with dd, discarding the data. */

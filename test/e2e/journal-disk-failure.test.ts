@@ -177,7 +177,7 @@ async function round(h: Harness, disk: XfsDisk, n: number, opts: { durability: '
     if (opts.durability === 'ordered') {
       assert.equal(live.trusted, true, `a journal that kept its losses in a record stays trusted live: ${live.reason}`);
       // status says, in words, that the disk failed and where the clusters not yet synced are.
-      const loss = live['durabilityLoss'] as { at: string; record: string | null } | null;
+      const loss = live.durabilityLoss;
       assert.ok(loss?.record?.startsWith(h.stateDir), `status shows the durability record: ${JSON.stringify(loss)}`);
       const text = (await h.trackfsOk(['status', h.mnt])).stdout;
       assert.match(text, /disk failure +the journal's disk failed at \S+ before changes were synced \(.*\); \d+ cluster\(s\) kept in /);

@@ -38,28 +38,25 @@ test('journal write/datasync faults fail new-cluster writes with EIO and keep th
 
   // B is new: the journal cannot record it, so the write fails and the image keeps its bytes.
   const b1 = seededBytes(3, 4096);
-  const rb = await h.ddWrite(B * CS + 4096, b1, { direct: true });
-  assert.notEqual(rb.code, 0, 'a write to a new cluster must fail while the journal cannot write');
-  assert.match(rb.stderr, /Input\/output error/);
+  const rb = await h.io([`write:${B * CS + 4096}:4096:3`], { flags: ['direct'] });
+  assert.equal(rb.errno, 'EIO', 'a write to a new cluster must fail with EIO while the journal cannot write');
   assert.ok((await readRange(h.image, B * CS, CS)).equals(original(B * CS, CS)), 'cluster B of the image is unchanged');
 
   let s = await h.status();
   assert.equal(s.state, 'active', 'a journal fault fails writes, not the mount');
-  assert.ok((s.failedWrites ?? 0) >= 1, `failedWrites ${s.failedWrites}`);
+  assert.ok(s.failedWrites >= 1, `failedWrites ${s.failedWrites}`);
   assert.equal(s.lastError?.code, 'EIO');
-  const failedAfterWriteFault = s.failedWrites ?? 0;
+  const failedAfterWriteFault = s.failedWrites;
 
   // A datasync failure (strict mode: the commit includes it) fails new-cluster writes as well.
   await h.injectJournalFault('none');
   await h.injectJournalFault('datasync', 'ENOSPC');
-  const c1 = seededBytes(4, 4096);
-  const rc = await h.ddWrite(C * CS, c1, { direct: true });
-  assert.notEqual(rc.code, 0, 'a write to a new cluster must fail while the journal cannot sync');
-  assert.match(rc.stderr, /Input\/output error/, 'the journal\'s ENOSPC is reported to the writer as EIO');
+  const rc = await h.io([`write:${C * CS}:4096:4`], { flags: ['direct'] });
+  assert.equal(rc.errno, 'EIO', 'a write to a new cluster fails while the journal cannot sync: the journal\'s ENOSPC is EIO to the writer');
   assert.ok((await readRange(h.image, C * CS, CS)).equals(original(C * CS, CS)), 'cluster C of the image is unchanged');
   await h.ddWriteOk(A * CS + 16384, seededBytes(5, 4096), { direct: true });
   s = await h.status();
-  assert.ok((s.failedWrites ?? 0) > failedAfterWriteFault, 'the datasync failure is counted');
+  assert.ok(s.failedWrites > failedAfterWriteFault, 'the datasync failure is counted');
   assert.equal(s.lastError?.code, 'ENOSPC');
 
   // Fault cleared: B can be written and is listed.

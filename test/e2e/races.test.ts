@@ -11,10 +11,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clustersOfExtents, e2e, sleep, waitFor, withTimeout, type Harness, type RunResult, type StatusJson } from './harness.js';
+import { clustersOfExtents, e2e, sleep, waitFor, withTimeout, type Harness, type RunResult } from './harness.js';
 import { seededBytes } from './prng.js';
 import { startLoopWriter, waitForWrites, type LoopWriter } from './writer.js';
-import { assertIdentical, backup, type BackupJson } from './backup-helpers.js';
+import { assertIdentical, backup, readSidecar, type BackupJson } from './backup-helpers.js';
+import type { JournalStatus } from '../../src/control/protocol.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -49,7 +50,7 @@ test('resume and unmount started a few ms apart on an ejected mount: the journal
     const resume = first === 'resume' ? r1 : r2;
     await h.waitDaemonGone(pid, 30_000);
     await waitFor('the mount to go', () => !h.mounted(), 10_000);
-    const s: StatusJson = await h.status(h.journal);
+    const s: JournalStatus = await h.status(h.journal);
     // Unmount either succeeded with a clean journal, or said plainly that it was left active.
     if (unmount.code === 0) assert.equal(s.journalState, 'clean', `round ${round}: unmount said clean but the journal says ${s.journalState}`);
     else assert.match(unmount.stderr, /journal was left active/, `round ${round}: unmount failed without saying why: ${unmount.stderr}`);
@@ -175,7 +176,7 @@ test('unmount during a backup: refused while the backup reads the volume; --lazy
   assert.equal(r.code, 1, `the backup must fail: the mount went away under it (${r.stdout})`);
   assert.match(r.stderr, /backup failed.*is incomplete and the next run redoes it/);
   assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'one line, no stack trace');
-  const sidecar = JSON.parse(await readFile(`${target}.trackfs-backup`, 'utf8')) as { state: string };
+  const sidecar = await readSidecar(target);
   assert.equal(sidecar.state, 'in-progress', 'an interrupted backup leaves its sidecar in progress');
   assert.equal((await h.status(h.journal)).journalState, 'clean');
 });

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createInterface } from 'node:readline';
 import { clustersOfExtents, e2e, readRange, TEST_TIMEOUT_MS, waitFor, withTimeout } from './harness.js';
 import { seededBytes } from './prng.js';
+import type { ControlReply, ShutdownSummary } from '../../src/control/protocol.js';
 
 const MiB = 1024 * 1024;
 const CS = 64 * 1024;
@@ -37,8 +38,8 @@ test('unmount right after the last writer closed the volume succeeds (no stale d
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
     await withTimeout(new Promise((resolve) => child.once('close', resolve)), 30_000, 'the write-close-unmount child');
-    const reply = JSON.parse(out) as { ok: boolean; error?: { message: string } };
-    assert.equal(reply.ok, true, `round ${i}: unmount right after close was refused: ${reply.error?.message}`);
+    const reply = JSON.parse(out) as ControlReply<ShutdownSummary>;
+    assert.equal(reply.ok, true, `round ${i}: unmount right after close was refused: ${reply.ok ? '' : reply.error.message}`);
     await h.waitDaemonGone(pid);
     assert.equal(h.mounted(), false);
   }

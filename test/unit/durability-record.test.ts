@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import {
   decodeRecord, DamagedRecordError, encodeRecord, lookupRecord, MAX_RECORD_PAGES, recordPath, removeRecord, writeRecord, type DurabilityRecord,
 } from '../../src/journal/durability-record.js';
-import { compareFsIdentity, fsIdentityOf } from '../../src/journal/fs-identity.js';
+import { fsIdentityOf } from '../../src/journal/fs-identity.js';
 import { FaultInjectingIo, FileJournalIo } from '../../src/journal/journal-io.js';
 import { Journal } from '../../src/journal/journal.js';
 import { checkpointJournalFile, openJournalOffline, type ImageLookup } from '../../src/journal/open.js';
@@ -143,30 +143,6 @@ describe('keeping records', () => {
     const l = await lookupRecord(dir, GEN);
     assert.equal(l.kind, 'damaged');
     assert.match(l.kind === 'damaged' ? l.why : '', /checksum/);
-  });
-});
-
-describe('fs identity', () => {
-  test('compare: only two known identities of one kind can differ', () => {
-    assert.equal(compareFsIdentity('unique:1', 'unique:1'), 'same');
-    assert.equal(compareFsIdentity('unique:1', 'unique:2'), 'different');
-    assert.equal(compareFsIdentity('reused:1', 'reused:2'), 'different');
-    assert.equal(compareFsIdentity('unique:1', 'reused:2'), 'unknown');
-    assert.equal(compareFsIdentity('', 'unique:2'), 'unknown');
-    assert.equal(compareFsIdentity('unique:1', ''), 'unknown');
-  });
-
-  test('of an open file: a mount id, the same for two files of one file system', { skip: process.platform !== 'linux' && 'Linux only' }, async () => {
-    const a = await open(join(root, 'a'), 'w');
-    const b = await open(join(root, 'b'), 'w');
-    try {
-      const ia = await fsIdentityOf(a.fd);
-      assert.match(ia, /^(unique|reused):\d+$/);
-      assert.equal(await fsIdentityOf(b.fd), ia);
-    } finally {
-      await a.close();
-      await b.close();
-    }
   });
 });
 

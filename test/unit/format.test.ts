@@ -31,7 +31,6 @@ import {
   clusterCountFor,
   type JournalHeader,
 } from '../../src/journal/format.js';
-import { formatSizeShort, parseSize } from '../../src/util/size.js';
 
 const SECTOR = 512;
 const U64_MAX = 2n ** 64n - 1n;
@@ -476,31 +475,11 @@ describe('bitmap pages', () => {
   });
 });
 
-describe('sizes', () => {
+describe('geometry', () => {
   test('isValidClusterSize: powers of two from 4K to 64M', () => {
     for (let e = 12; e <= 26; e++) assert.equal(isValidClusterSize(2 ** e), true, `2^${e}`);
     for (const n of [0, 1, 512, 2048, 4095, 4097, 12288, 65535, 65537, 2 ** 27, 3 * 2 ** 20, -4096, 4096.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       assert.equal(isValidClusterSize(n), false, String(n));
     }
-  });
-
-  test('parseSize', () => {
-    const good: [string, number][] = [
-      ['64K', 65536], ['64k', 65536], ['1M', 1048576], ['4096', 4096], ['1GiB', 2 ** 30], ['1G', 2 ** 30], ['2T', 2 * 2 ** 40],
-      ['1KB', 1024], ['1kib', 1024], [' 8 M ', 8 * 2 ** 20], ['0', 0], ['512B', 512], ['1P', 2 ** 50],
-    ];
-    for (const [text, n] of good) assert.equal(parseSize(text), n, JSON.stringify(text));
-    for (const text of ['', 'K', 'abc', '1.5M', '-1', '1X', '1 M B', '0x10', '64KK', '1e3', '99999999P']) {
-      assert.equal(parseSize(text), null, JSON.stringify(text));
-    }
-  });
-
-  test('formatSizeShort is the inverse of parseSize for whole units', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2 ** 40 }), (n) => {
-        assert.equal(parseSize(formatSizeShort(n)), n);
-      }),
-      { numRuns: 100 },
-    );
   });
 });

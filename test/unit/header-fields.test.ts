@@ -130,15 +130,6 @@ describe('the encoder writes only what the decoder accepts', () => {
   });
 });
 
-describe('showing a time never throws', () => {
-  test('isoTime: a date where there is one, null where Date has none', () => {
-    assert.equal(isoTime(0), '1970-01-01T00:00:00.000Z');
-    assert.equal(isoTime(253_402_300_799_999), '9999-12-31T23:59:59.999Z');
-    assert.equal(isoTime(2 ** 53), null);
-    assert.equal(isoTime(Number.NaN), null);
-  });
-});
-
 describe('any bytes under a valid checksum (property)', () => {
   test('decode fails with a JournalFormatError, or gives a header that shows and re-encodes exactly', () => {
     fc.assert(

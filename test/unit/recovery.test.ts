@@ -2,9 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { assessJournal, type ImageState, type OrderedFacts } from '../../src/journal/recovery.js';
 import type { DurabilityRecord, RecordLookup } from '../../src/journal/durability-record.js';
-import { changeList, collect, extentsOf } from '../../src/journal/changes.js';
-import { PagedBitmap } from '../../src/journal/bitmap.js';
-import { CLUSTERS_PER_PAGE, PAGE_BITMAP_BYTES, type JournalHeader } from '../../src/journal/format.js';
+import { PAGE_BITMAP_BYTES, type JournalHeader } from '../../src/journal/format.js';
 import type { LoadReport } from '../../src/journal/journal.js';
 
 const BOOT = '6f1c2a9e-0d44-4b7e-9a51-2a3c7e5d9b10';
@@ -174,64 +172,5 @@ describe('assessJournal: an ordered journal left active on this boot (issue 14)'
     assert.equal(assessJournal(header({ state: 'active', durability: 'strict', fsIdentity: 'unique:9' }), cleanReport, BOOT, file(), badFacts).trusted, true);
     assert.equal(assessJournal(header({ state: 'clean', durability: 'ordered' }), cleanReport, BOOT, file(), badFacts).trusted, true);
     assert.match(assessJournal(active(), cleanReport, OTHER_BOOT, file(), badFacts).reason, /restart/);
-  });
-});
-
-describe('changes', () => {
-  const CS = 65536;
-
-  test('extentsOf merges adjacent clusters (also across pages) and clips the last extent', () => {
-    const imageSize = (2 * CLUSTERS_PER_PAGE + 10) * CS - 1000; // last cluster is partial
-    const count = Math.ceil(imageSize / CS);
-    const bm = new PagedBitmap(count);
-    bm.setRange(0, 0);
-    bm.setRange(1, 1); // adjacent: merges with 0
-    bm.setRange(5, 7);
-    bm.setRange(CLUSTERS_PER_PAGE - 1, CLUSTERS_PER_PAGE); // across the page boundary
-    bm.setRange(count - 2, count - 1);
-    assert.deepEqual(extentsOf(bm, CS, imageSize), [
-      { offset: 0, length: 2 * CS },
-      { offset: 5 * CS, length: 3 * CS },
-      { offset: (CLUSTERS_PER_PAGE - 1) * CS, length: 2 * CS },
-      { offset: (count - 2) * CS, length: CS + (CS - 1000) },
-    ]);
-    assert.deepEqual(extentsOf(new PagedBitmap(count), CS, imageSize), []);
-  });
-
-  test('changesReport: trusted lists the extents', () => {
-    const bm = new PagedBitmap(16);
-    bm.setRange(3, 4);
-    bm.setRange(15, 15);
-    const r = collect(changeList({ bitmap: bm, imageSize: 15 * CS + 10, clusterSize: CS, generation: 'g', trusted: true, reason: '', totalClusters: 16, since: 'g:0', latestCheckpoint: 'g:0' }));
-    assert.deepEqual(r, {
-      imageSize: 15 * CS + 10, clusterSize: CS, generation: 'g', trusted: true, since: 'g:0', latestCheckpoint: 'g:0', changedClusters: 3, totalClusters: 16,
-      changedBytes: 2 * CS + 10, extents: [{ offset: 3 * CS, length: 2 * CS }, { offset: 15 * CS, length: 10 }],
-    });
-    assert.equal('reason' in r, false);
-  });
-
-  test('changesReport: untrusted is one extent over the whole image, with the reason', () => {
-    const bm = new PagedBitmap(16);
-    bm.setRange(3, 4);
-    const r = collect(changeList({ bitmap: bm, imageSize: 16 * CS - 7, clusterSize: CS, generation: 'g', trusted: false, reason: 'host restarted', totalClusters: 16, since: 'g:0', latestCheckpoint: 'g:0' }));
-    assert.equal(r.fullImage, 'host restarted');
-    assert.equal(r.trusted, false);
-    assert.equal(r.reason, 'host restarted');
-    assert.deepEqual(r.extents, [{ offset: 0, length: 16 * CS - 7 }]);
-    assert.equal(r.changedBytes, 16 * CS - 7);
-    assert.equal(r.changedClusters, 2); // what the bitmap says, for information
-    assert.equal(r.totalClusters, 16);
-    const noReason = collect(changeList({ bitmap: bm, imageSize: 100, clusterSize: CS, generation: 'g', trusted: false, reason: '', totalClusters: 16, since: 'g:0', latestCheckpoint: 'g:0' }));
-    assert.equal(noReason.reason, 'journal is untrusted');
-  });
-
-  test('changesReport: a base that cannot be used is the whole image, flagged, with why', () => {
-    const bm = new PagedBitmap(16);
-    bm.setRange(3, 4);
-    const r = collect(changeList({ bitmap: null, imageSize: 16 * CS, clusterSize: CS, generation: 'g', trusted: true, reason: '', totalClusters: 16, since: 'aa:3', latestCheckpoint: 'g:1', baseUnavailable: 'checkpoint aa:3 belongs to another history' }));
-    assert.equal(r.baseUnavailable, true);
-    assert.equal(r.fullImage, 'checkpoint aa:3 belongs to another history');
-    assert.deepEqual(r.extents, [{ offset: 0, length: 16 * CS }]);
-    assert.equal(r.trusted, true);
   });
 });
