@@ -29,7 +29,7 @@ export async function comparison(opts: Options, notes: string[], startedAt: numb
     ...summary,
     scale,
     trackerCost,
-    verdicts: judge(summary.results, { trackerCost, scale }),
+    verdicts: judge(summary.results, { trackerCost, scale, cpuUsPer4kOp: summary.cpuUsPer4kOp }),
   };
   writeComparison(opts.out, report, colorsOf(targets), startedAt);
 }

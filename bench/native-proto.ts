@@ -29,6 +29,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildPassthrough } from './c-peer.js';
+import { cpuTicks, ticksPerSecond } from './procfs.js';
+import { onPath } from './tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER = fileURLToPath(new URL('../test/e2e/native-server.js', import.meta.url));
@@ -74,9 +77,28 @@ async function stopChild(child: ChildProcess, mnt: string, entry: { pid: number;
   live.delete(entry);
 }
 
-async function startNodeServer(image: string, mnt: string, fastPath: boolean, extraOptions: string[] = [], more: Record<string, unknown> = {}): Promise<Served> {
-  const cfg = { image, mountpoint: mnt, size: SIZE_MIB << 20, clusterSize: CS, fastPath, tracker: fastPath ? 'set' : 'none', openGates: fastPath, extraOptions, ...more };
-  const child = fork(SERVER, [JSON.stringify(cfg)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, UV_THREADPOOL_SIZE: '16' } });
+async function startNodeServer(
+  image: string,
+  mnt: string,
+  fastPath: boolean,
+  extraOptions: string[] = [],
+  more: Record<string, unknown> = {},
+): Promise<Served> {
+  const cfg = {
+    image,
+    mountpoint: mnt,
+    size: SIZE_MIB << 20,
+    clusterSize: CS,
+    fastPath,
+    tracker: fastPath ? 'set' : 'none',
+    openGates: fastPath,
+    extraOptions,
+    ...more,
+  };
+  const child = fork(SERVER, [JSON.stringify(cfg)], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { ...process.env, UV_THREADPOOL_SIZE: '16' },
+  });
   const entry = { pid: child.pid!, mnt };
   live.add(entry);
   let next = 0;
@@ -91,11 +113,12 @@ async function startNodeServer(image: string, mnt: string, fastPath: boolean, ex
     child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
   });
   await ready;
-  const call = (cmd: string, args: Record<string, unknown> = {}) => new Promise<unknown>((resolve, reject) => {
-    const id = ++next;
-    pending.set(id, (m) => (m.ok ? resolve(m.value) : reject(new Error(m.error))));
-    child.send({ id, cmd, ...args });
-  });
+  const call = (cmd: string, args: Record<string, unknown> = {}) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = ++next;
+      pending.set(id, (m) => (m.ok ? resolve(m.value) : reject(new Error(m.error))));
+      child.send({ id, cmd, ...args });
+    });
   if (fastPath && cfg.tracker === 'set') await call('recordAll');
   return { pid: child.pid!, file: join(mnt, 'volume'), call, stop: () => stopChild(child, mnt, entry) };
 }
@@ -133,15 +156,6 @@ function fioJob(file: string, job: Job): { value: number; ops: number } {
 /** Not measured: fills the fresh image once, so reads read data and the file system has its blocks. */
 const FILL: Job = { id: 'fill', name: 'fill', metric: 'MB/s', args: ['--rw=write', '--bs=1M', '--direct=1'], timeBased: false };
 
-function cpuTicks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return 0;
-  }
-}
 
 const median = (xs: number[]) => {
   const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
@@ -236,7 +250,15 @@ async function cacheKnob(work: string, options: string[]): Promise<CacheResult> 
 
 /* ----------------------------------------------------------------- follower ---- */
 
-interface FollowerResult { variant: string; mbs: number; writes: number; native: number; handoff: number; waited: number; markedPastEnd: number }
+interface FollowerResult {
+  variant: string;
+  mbs: number;
+  writes: number;
+  native: number;
+  handoff: number;
+  waited: number;
+  markedPastEnd: number;
+}
 
 /**
  * One sequential first-touch stream (1 MiB O_DIRECT writes, i.e. 128 KiB requests) over fresh
@@ -261,7 +283,15 @@ async function follower(work: string): Promise<FollowerResult[]> {
       const c = (await s.call!('counters')) as C;
       const marked = (await s.call!('marked')) as number[];
       const nativeWrites = c.native?.writes ?? 0;
-      out.push({ variant: v.name, mbs, writes: nativeWrites + c.js.writes, native: nativeWrites, handoff: c.native?.forwarded.handoff ?? 0, waited: c.js.firstTouches, markedPastEnd: ((Math.max(...marked) + 1) * CS - (streamMiB << 20)) / (1 << 20) });
+      out.push({
+        variant: v.name,
+        mbs,
+        writes: nativeWrites + c.js.writes,
+        native: nativeWrites,
+        handoff: c.native?.forwarded.handoff ?? 0,
+        waited: c.js.firstTouches,
+        markedPastEnd: ((Math.max(...marked) + 1) * CS - (streamMiB << 20)) / (1 << 20),
+      });
     } finally {
       await s.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -274,13 +304,14 @@ async function follower(work: string): Promise<FollowerResult[]> {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root (it mounts)');
-  for (const tool of ['fio', 'cc', 'pkg-config']) if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is required`);
+  if (!onPath('fio')) throw new Error('fio is required');
   if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: npx tsc -p .`);
+  // The same peer as the main benchmark's, built the same way (argv, no shell).
+  const peer = await buildPassthrough();
+  if ('error' in peer) throw new Error(peer.error);
+  const binary = peer.binary;
   const work = mkdtempSync(join(tmpdir(), 'trackfs-native-proto-'));
-  const binary = join(work, 'passthrough');
-  const cc = spawnSync('sh', ['-c', `cc -O2 -Wall -o ${binary} ${join(ROOT, 'bench', 'passthrough.c')} $(pkg-config --cflags --libs fuse)`], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`cannot build bench/passthrough.c: ${cc.stderr}`);
-  const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+  const ticks = ticksPerSecond();
 
   const targets: { name: string; start(image: string, mnt: string): Promise<Served> }[] = [
     { name: 'native', start: (i, m) => startNodeServer(i, m, true) },
@@ -368,6 +399,7 @@ async function main(): Promise<void> {
   } finally {
     forceStopAll();
     rmSync(work, { recursive: true, force: true });
+    peer.remove();
   }
 }
 

@@ -23,6 +23,8 @@ export function resultsTable(results: JobResult[]): string {
   if (has(ROLE.tracked) && has(ROLE.baseline)) extra.push(['strict/direct', (r) => r.ratios.vsDirect[ROLE.tracked]]);
   if (has(ROLE.tracked) && has(ROLE.untracked)) extra.push(['strict/off', (r) => r.ratios.strictVsOff]);
   if (has(ROLE.tracked) && has(ROLE.peer)) extra.push(['strict/qsd', (r) => r.ratios.vsQsd[ROLE.tracked]]);
+  if (has(ROLE.tracked) && has(ROLE.cPeer)) extra.push(['strict/C', (r) => r.ratios.vsC[ROLE.tracked]]);
+  if (has(ROLE.javascript) && has(ROLE.peer)) extra.push(['js/qsd', (r) => r.ratios.vsQsd[ROLE.javascript]]);
   return table('job', [...names, ...extra.map(([c]) => c)], results.map((r) => [
     `${r.job}, ${r.metric}`,
     ...names.map((t) => fmt(num(r.targets[t]!.median), r.metric)),

@@ -14,6 +14,10 @@ export const ROLE = {
   ordered: 'trackfs-ordered',
   untracked: 'trackfs-off',
   peer: 'qsd',
+  /** The C libfuse2 passthrough: what a native FUSE path can reach. */
+  cPeer: 'c-libfuse2',
+  /** trackfs strict served by JavaScript alone. */
+  javascript: 'trackfs-js',
 } as const;
 
 /** Writers of the scale test's random writes. */
@@ -36,6 +40,7 @@ export interface JobResult {
   ratios: {
     vsDirect: Record<string, number | null>;
     vsQsd: Record<string, number | null>;
+    vsC: Record<string, number | null>;
     strictVsOff: number | null;
     orderedVsOff: number | null;
   };
@@ -113,6 +118,7 @@ export function summarise(
       ratios: {
         vsDirect: per((t) => med(job.id, t) / med(job.id, ROLE.baseline)),
         vsQsd: per((t) => med(job.id, t) / med(job.id, ROLE.peer)),
+        vsC: per((t) => med(job.id, t) / med(job.id, ROLE.cPeer)),
         strictVsOff: round(med(job.id, ROLE.tracked) / med(job.id, ROLE.untracked)),
         orderedVsOff: round(med(job.id, ROLE.ordered) / med(job.id, ROLE.untracked)),
       },

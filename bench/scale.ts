@@ -21,7 +21,7 @@ import { daemonPid, mountTrackfs, unmountTrackfs } from './trackfs-cli.js';
 const TIB = 1024 ** 4;
 
 /** ext4 caps a file just below 16 TiB (4 KiB blocks): makes the largest sparse file the file system allows. */
-function createHugeSparseFile(path: string): number {
+export function createHugeSparseFile(path: string): number {
   let size = 16 * TIB;
   for (;;) {
     if (spawnSync('truncate', ['-s', String(size), path]).status === 0) return size;

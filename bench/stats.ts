@@ -4,7 +4,12 @@
 export function median(xs: number[]): number {
   const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length ? (s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2) : NaN;
+  return s.length ? (s.length % 2 ? s[m]! : midpoint(s[m - 1]!, s[m]!)) : NaN;
+}
+
+/** The middle of a <= b without leaving [a, b]: (a + b) / 2 overflows to Infinity for two large values of one sign. */
+function midpoint(a: number, b: number): number {
+  return Math.sign(a) === Math.sign(b) ? a + (b - a) / 2 : (a + b) / 2;
 }
 
 /** (max - min) / median: how far the repetitions of one cell disagree; NaN for fewer than two. */

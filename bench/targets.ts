@@ -3,8 +3,9 @@
  * target to the comparison is one entry in comparisonTargets() below (its name, colour, how it is
  * made ready and how it is started); the report, the chart and latest.json pick it up from there.
  *
- * Targets: fio straight on the image file ("direct"); trackfs strict, ordered, and with tracking
- * off (a hidden switch, so the cost of tracking itself shows); a C libfuse2 passthrough
+ * Targets: fio straight on the image file ("direct"); trackfs strict (the native data path),
+ * strict on the JavaScript path alone (trackfs-js), ordered, and with tracking off (a hidden
+ * switch, so the cost of tracking itself shows); a C libfuse2 passthrough
  * (bench/passthrough.c); qemu-storage-daemon's FUSE export. A peer that cannot be installed is
  * skipped with a message.
  */
@@ -161,7 +162,10 @@ const directTarget: Target = {
 export function comparisonTargets(): Target[] {
   return [
     directTarget,
+    // strict is the native data path where the addon is built; -js is the same mount served in
+    // JavaScript alone, so the gain stays visible.
     trackfsTarget({ name: 'trackfs-strict', args: ['--durability', 'strict'], color: '#1565c0' }),
+    trackfsTarget({ name: 'trackfs-js', args: ['--durability', 'strict'], env: { TRACKFS_DATA_PATH: 'javascript' }, color: '#90a4ae' }),
     trackfsTarget({ name: 'trackfs-ordered', args: ['--durability', 'ordered'], color: '#64b5f6' }),
     trackfsTarget({ name: 'trackfs-off', args: ['--tracking-off'], color: '#7e57c2' }),
     cPassthroughTarget(),

@@ -4,7 +4,7 @@
  */
 import { ratio } from './format.js';
 import { ROLE, type JobResult, type ScaleResult, type TrackerCost, type Verdict } from './results.js';
-import { num } from './stats.js';
+import { median, num } from './stats.js';
 
 /** strict/off must reach this on rewrites (tracking costs a bitmap test) and on sequential first touch. */
 const STRICT_VS_OFF = { rewrite: 0.95, first: 0.85 } as const;
@@ -65,8 +65,39 @@ function scaleVerdicts(scale: ScaleResult): Verdict[] {
   ];
 }
 
+/** The native data path's targets (issue 11): on clusters already recorded. */
+const NATIVE = { vsQsd4k: 1.0, vsC4k: 0.9, vsQsdSeqDirect: 0.5, cpuUsPer4k: 30 } as const;
+const NATIVE_4K_JOBS = ['rand-write-qd1-rewrite', 'rand-read-qd1', 'rand-write-4jobs-rewrite', 'rand-read-4jobs'];
+
+function nativeVerdicts(results: JobResult[], hasC: boolean): Verdict[] {
+  const out: Verdict[] = [];
+  for (const r of results.filter((x) => NATIVE_4K_JOBS.includes(x.id))) {
+    const q = num(r.ratios.vsQsd[ROLE.tracked]);
+    out.push({ target: `native path: strict >= ${NATIVE.vsQsd4k} x qsd: ${r.job}`, value: ratio(q), holds: atLeast(q, NATIVE.vsQsd4k) });
+    if (hasC) {
+      const c = num(r.ratios.vsC[ROLE.tracked]);
+      out.push({ target: `native path: strict >= ${NATIVE.vsC4k} x C libfuse2: ${r.job}`, value: ratio(c), holds: atLeast(c, NATIVE.vsC4k) });
+    }
+  }
+  const seq = results.find((x) => x.id === 'seq-write-direct-rewrite');
+  if (seq) {
+    const v = num(seq.ratios.vsQsd[ROLE.tracked]);
+    out.push({ target: `native path: 1 MiB O_DIRECT write >= ${NATIVE.vsQsdSeqDirect} x qsd`, value: ratio(v), holds: atLeast(v, NATIVE.vsQsdSeqDirect) });
+  }
+  // The CPU target is about the requests the native path serves (reads and recorded rewrites), not
+  // first touches, which wait for the journal by design: the median over the same four jobs.
+  const served = results.filter((x) => NATIVE_4K_JOBS.includes(x.id)).map((x) => num(x.targets[ROLE.tracked]?.cpuUsPerOp));
+  const cpu = served.length > 0 && served.every(Number.isFinite) ? median(served) : NaN;
+  const value = `${Number.isFinite(cpu) ? cpu.toFixed(1) : '-'} µs`;
+  out.push({ target: `native path: daemon CPU per 4 KiB read or recorded rewrite <= ${NATIVE.cpuUsPer4k} µs (median of those jobs)`, value, holds: Number.isFinite(cpu) ? cpu <= NATIVE.cpuUsPer4k : null });
+  return out;
+}
+
 /** Every target this run can judge: a target or job left out of the run leaves its verdicts out. */
-export function judge(results: JobResult[], extra: { trackerCost: TrackerCost | null; scale: ScaleResult | null }): Verdict[] {
+export function judge(
+  results: JobResult[],
+  extra: { trackerCost: TrackerCost | null; scale: ScaleResult | null; cpuUsPer4kOp?: Record<string, number | null> },
+): Verdict[] {
   const names = new Set(Object.keys(results[0]?.targets ?? {}));
   const has = (t: string) => names.has(t);
   return [
@@ -74,5 +105,6 @@ export function judge(results: JobResult[], extra: { trackerCost: TrackerCost | 
     ...(has(ROLE.tracked) && has(ROLE.untracked) ? strictVsOff(results) : []),
     ...(extra.trackerCost && has(ROLE.tracked) ? [trackerShare(results, extra.trackerCost)] : []),
     ...(extra.scale ? scaleVerdicts(extra.scale) : []),
+    ...(has(ROLE.tracked) && has(ROLE.peer) && extra.cpuUsPer4kOp ? nativeVerdicts(results, has(ROLE.cPeer)) : []),
   ];
 }

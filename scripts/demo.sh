@@ -17,7 +17,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+# Bold only on a terminal: in a log or a pipe the escape codes would be noise.
+if [ -t 1 ]; then say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }; else say() { printf '\n$ %s\n' "$*"; }; fi
 
 mkdir "$work/mnt"
 say "truncate -s 256M disk.img"

@@ -4,8 +4,10 @@
 // bats shell tests, then prints one closing line: "N passed, N failed[, N skipped]".
 // Skipped tests are counted as skipped, never as passed. Pass suite names to run a subset (the
 // golden check runs with unit too):
-//   node scripts/run-tests.mjs golden unit e2e e2e-js cli   (e2e-js: the end-to-end suite again, on
-//   the JavaScript data path)
+//   node scripts/run-tests.mjs lint golden unit e2e e2e-js cli package torture   (e2e-js: the
+//   end-to-end suite again, on the JavaScript data path; package: scripts/check-package.sh, the npm
+//   package packed, installed into a temporary prefix and used; torture: the short torture run,
+//   test/torture/short.test.ts, one counted result per kind; the long one is `npm run torture`)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,17 +99,37 @@ function batsSuite() {
   }
 }
 
-/** The committed golden journals are byte for byte what the script makes (one check, one count). */
-function goldenCheck() {
-  console.log('\n== golden journals (scripts/make-golden.mjs --check)');
-  const r = run(process.execPath, [join(root, 'scripts/make-golden.mjs'), '--check']);
+/**
+ * A command that is one check, one count: passed on exit 0, skipped on `skipCode` (it cannot run
+ * here), failed otherwise with `problem`.
+ */
+function singleCheck(title, cmd, args, problem, skipCode = null) {
+  console.log(`\n== ${title}`);
+  const r = run(cmd, args);
   if (r.status === 0) totals.passed++;
+  else if (skipCode !== null && r.status === skipCode) totals.skipped++;
   else {
-    problems.push('golden: a committed golden journal differs from what scripts/make-golden.mjs makes (or is missing)');
+    problems.push(problem);
     totals.failed++;
   }
 }
 
+/** The committed golden journals are byte for byte what the script makes. */
+const goldenCheck = () => singleCheck('golden journals (scripts/make-golden.mjs --check)',
+  process.execPath, [join(root, 'scripts/make-golden.mjs'), '--check'],
+  'golden: a committed golden journal differs from what scripts/make-golden.mjs makes (or is missing)');
+
+/** The linter over the whole tree (eslint.config.js). */
+const lint = () => singleCheck('lint (eslint)',
+  process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.'],
+  'lint: eslint reported problems (npx eslint . lists them)');
+
+/** The package as npm packs it, installed globally into a temporary prefix and used (77: cannot run here). */
+const packageCheck = () => singleCheck('package (scripts/check-package.sh)',
+  'bash', [join(root, 'scripts/check-package.sh')],
+  'package: the packed and installed trackfs failed scripts/check-package.sh (see its output above)', 77);
+
+if (want('lint')) lint();
 if (want('golden') || wanted.has('unit')) goldenCheck();
 if (want('unit')) nodeSuite('unit and property tests', 'dist/test/unit');
 // End-to-end suites mount for real: one file at a time keeps them from fighting over 2 cores.
@@ -116,6 +138,8 @@ if (want('unit')) nodeSuite('unit and property tests', 'dist/test/unit');
 if (want('e2e')) nodeSuite('end-to-end tests, default data path', 'dist/test/e2e', ['--test-concurrency=1']);
 if (want('e2e-js')) nodeSuite('end-to-end tests, JavaScript data path', 'dist/test/e2e', ['--test-concurrency=1'], { ...process.env, TRACKFS_DATA_PATH: 'javascript' });
 if (want('cli')) batsSuite();
+if (want('package')) packageCheck();
+if (want('torture')) nodeSuite('torture suite, short run', 'dist/test/torture', ['--test-concurrency=1']);
 
 console.log('');
 for (const p of problems) console.log(`problem: ${p}`);

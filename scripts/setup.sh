@@ -3,7 +3,9 @@
 #   scripts/setup.sh          runtime: libfuse2 (fuse-native links it) and fuse (fusermount); a C
 #                             toolchain and libfuse-dev for trackfs's own addon (native/)
 #   scripts/setup.sh --test   also what the tests use: bats, e2fsprogs, util-linux (losetup),
-#                             xfsprogs (the journal's disk failing under a writer: xfs_io shutdown)
+#                             xfsprogs (the journal's disk failing under a writer: xfs_io shutdown),
+#                             bmap-tools (bmaptool copy with changes --format bmap), librsvg2-bin
+#                             (rsvg-convert: trackfs map --png)
 # Installs Debian packages with apt-get when they are missing and we are root; otherwise says
 # exactly what to install and stops.
 set -euo pipefail
@@ -26,6 +28,8 @@ case "$(uname -s)" in
       command -v mkfs.ext4 >/dev/null 2>&1 || missing+=(e2fsprogs)
       command -v losetup >/dev/null 2>&1 || missing+=(util-linux)
       { command -v xfs_io || [ -x /usr/sbin/xfs_io ] || [ -x /sbin/xfs_io ]; } >/dev/null 2>&1 || missing+=(xfsprogs)
+      command -v bmaptool >/dev/null 2>&1 || missing+=(bmap-tools)
+      command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
     fi
     if [ "${#missing[@]}" -gt 0 ]; then
       if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

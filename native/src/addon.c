@@ -1,14 +1,18 @@
 /*
  * trackfs's own N-API addon. Optional: trackfs runs without it (src/native/native.ts says what
- * is lost and logs it once). mountIdOf and lockFile are thin, synchronous wrappers around one
- * system call that does no I/O on a device (cached metadata, advisory locks), so they are safe on
- * the event loop. `fastPath`, the native data path (fastpath*.c), is there only when the addon was
+ * is lost and logs it once). mountIdOf, lockFile and unlockFile are thin, synchronous wrappers
+ * around one system call that does no I/O on a device (cached metadata, advisory locks), so they
+ * are safe on the event loop; inTerminalForeground opens the controlling terminal without waiting
+ * (O_NONBLOCK) and reads its foreground process group. `fastPath`, the native data path (fastpath*.c), is there only when the addon was
  * built against libfuse-dev (binding.gyp defines TRACKFS_HAVE_FASTPATH); its calls from
  * JavaScript do no I/O either.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <node_api.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fsid.h"
 #ifdef TRACKFS_HAVE_FASTPATH
@@ -23,23 +27,26 @@
     }                                                                      \
   } while (0)
 
-static int32_t arg_int(napi_env env, napi_value v, int *ok) {
-  int32_t out = 0;
-  *ok = napi_get_value_int32(env, v, &out) == napi_ok;
-  return out;
+/*
+ * The arguments of a call whose first one is an integer (a descriptor or a pid): fills
+ * argv[0..want) and *first, or throws a TypeError with `usage` and returns 0. (Checks of the
+ * further arguments are the caller's.)
+ */
+static int int_call(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage, int *first) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want ||
+      napi_get_value_int32(env, argv[0], first) != napi_ok) {
+    napi_throw_type_error(env, NULL, usage);
+    return 0;
+  }
+  return 1;
 }
 
 /* mountIdOf(fd) -> { kind: 'unique' | 'reused' | 'none', id: string } or a negative errno. */
 static napi_value mount_id_of_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int ok;
-  int fd = arg_int(env, argv[0], &ok);
-  if (argc < 1 || !ok) {
-    napi_throw_type_error(env, NULL, "mountIdOf(fd): fd must be an integer");
-    return NULL;
-  }
+  int fd;
+  if (!int_call(env, info, 1, argv, "mountIdOf(fd): fd must be an integer", &fd)) return NULL;
   uint64_t id = 0;
   enum mount_id_kind kind = MOUNT_ID_NONE;
   int r = mount_id_of(fd, &id, &kind);
@@ -62,14 +69,13 @@ static napi_value mount_id_of_js(napi_env env, napi_callback_info info) {
 
 /* lockFile(fd, exclusive) -> 0 or a negative errno. Never waits. */
 static napi_value lock_file_js(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
+  static const char usage[] = "lockFile(fd, exclusive): an integer and a boolean";
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int ok;
-  int fd = arg_int(env, argv[0], &ok);
+  int fd;
   bool exclusive = false;
-  if (argc < 2 || !ok || napi_get_value_bool(env, argv[1], &exclusive) != napi_ok) {
-    napi_throw_type_error(env, NULL, "lockFile(fd, exclusive): an integer and a boolean");
+  if (!int_call(env, info, 2, argv, usage, &fd)) return NULL;
+  if (napi_get_value_bool(env, argv[1], &exclusive) != napi_ok) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
   napi_value out;
@@ -77,10 +83,47 @@ static napi_value lock_file_js(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* unlockFile(fd) -> 0 or a negative errno. */
+static napi_value unlock_file_js(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int fd;
+  if (!int_call(env, info, 1, argv, "unlockFile(fd): an integer", &fd)) return NULL;
+  napi_value out;
+  CHECK(napi_create_int32(env, unlock_file(fd), &out));
+  return out;
+}
+
+/*
+ * inTerminalForeground(pid) -> 1 when process pid's group is the foreground group of this
+ * process's controlling terminal, 0 when it is not, or a negative errno (-ENXIO: no controlling
+ * terminal; -ESRCH: no such process). A signal the terminal raises (Ctrl-C, Ctrl-\, a hangup)
+ * went to every process of that group.
+ */
+static napi_value in_terminal_foreground_js(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int pid;
+  if (!int_call(env, info, 1, argv, "inTerminalForeground(pid): an integer", &pid)) return NULL;
+  int r;
+  pid_t group = getpgid(pid);
+  int fd = group < 0 ? -1 : open("/dev/tty", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (group < 0 || fd < 0) {
+    r = -errno;
+  } else {
+    pid_t fg = tcgetpgrp(fd);
+    r = fg < 0 ? -errno : fg == group;
+    close(fd);
+  }
+  napi_value out;
+  CHECK(napi_create_int32(env, r, &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mountIdOf", NULL, mount_id_of_js, NULL, NULL, NULL, napi_default, NULL},
     {"lockFile", NULL, lock_file_js, NULL, NULL, NULL, napi_default, NULL},
+    {"unlockFile", NULL, unlock_file_js, NULL, NULL, NULL, napi_default, NULL},
+    {"inTerminalForeground", NULL, in_terminal_foreground_js, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
 #ifdef TRACKFS_HAVE_FASTPATH

@@ -1,10 +1,9 @@
-/* Linux: statx(2) for the mount id, flock(2) for locks. */
+/* Linux: statx(2) for the mount id (the locks are in flock.c). */
 #define _GNU_SOURCE
 #include "fsid.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 
 /* Debian 12's headers predate Linux 6.8. The kernel ignores mask bits it does not know. */
@@ -29,11 +28,4 @@ int mount_id_of(int fd, uint64_t *id, enum mount_id_kind *kind) {
   }
   *id = stx.stx_mnt_id;
   return 0;
-}
-
-int lock_file(int fd, int exclusive, int wait) {
-  int op = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
-  int r;
-  do r = flock(fd, op); while (r != 0 && errno == EINTR);
-  return r == 0 ? 0 : -errno;
 }

@@ -21,4 +21,8 @@ int mount_id_of(int fd, uint64_t *id, enum mount_id_kind *kind);
 /* flock(2) on `fd`; returns 0 or a negative errno (-EWOULDBLOCK when held elsewhere). */
 int lock_file(int fd, int exclusive, int wait);
 
+/* Releases the flock(2) lock of `fd`'s open file description (every descriptor that shares it,
+ * such as the fast path's duplicate, which is closed on a thread of its own); 0 or -errno. */
+int unlock_file(int fd);
+
 #endif

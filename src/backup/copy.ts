@@ -88,7 +88,11 @@ async function writeFully(h: FileHandle, buf: Buffer, length: number, position: 
 }
 
 /** Runs `work` over `items` with at most `parallel` at a time; stops at the first error. */
-async function forEachParallel<T>(items: AsyncIterator<T> | Iterator<T>, parallel: number, work: (item: T, buf: Buffer) => Promise<void>): Promise<void> {
+async function forEachParallel<T>(
+  items: AsyncIterator<T> | Iterator<T>,
+  parallel: number,
+  work: (item: T, buf: Buffer) => Promise<void>,
+): Promise<void> {
   let failed: unknown = null;
   const lane = async (): Promise<void> => {
     const buf = Buffer.allocUnsafe(CHUNK_BYTES);
@@ -108,7 +112,12 @@ async function forEachParallel<T>(items: AsyncIterator<T> | Iterator<T>, paralle
  * Copies the extents (in batches, as a change list streams them) from the source into the target.
  * `extents` in the result counts them.
  */
-export async function copyExtents(sourcePath: string, targetPath: string, batches: AsyncIterable<Extent[]> | Iterable<Extent[]>, opts: CopyOptions): Promise<CopyResult> {
+export async function copyExtents(
+  sourcePath: string,
+  targetPath: string,
+  batches: AsyncIterable<Extent[]> | Iterable<Extent[]>,
+  opts: CopyOptions,
+): Promise<CopyResult> {
   const source = await openExisting('source', sourcePath, fsConstants.O_RDONLY, ['file', 'block']);
   let target: FileHandle | null = null;
   try {
@@ -132,7 +141,9 @@ export async function copyExtents(sourcePath: string, targetPath: string, batche
       if (held === null && opts.afterFirstChunk) held = opts.afterFirstChunk();
       if (held) await held;
     });
-    await target.datasync().catch((e: unknown) => { throw fsError('cannot write', `target ${targetPath}`, e); });
+    await target.datasync().catch((e: unknown) => {
+      throw fsError('cannot write', `target ${targetPath}`, e);
+    });
     if (opts.verify) {
       await forEachParallel(copied[Symbol.iterator](), PARALLEL_CHUNKS, async (c, buf) => {
         const data = buf.subarray(0, c.length);

@@ -35,7 +35,11 @@ export function planBackup(p: PlanInput): Plan {
   if (p.interruptedFirstRun) plan.redo = true;
   if (plan.base !== null) {
     // Refuse a base that cannot be used now, before the sidecar is touched.
-    const resolved = resolveCheckpoint(parseCheckpointId(plan.base), p.source.generation, parseCheckpointId(p.source.latestCheckpoint).number + 1);
+    const resolved = resolveCheckpoint(
+      parseCheckpointId(plan.base),
+      p.source.generation,
+      parseCheckpointId(p.source.latestCheckpoint).number + 1,
+    );
     if ('unavailable' in resolved) throw new ErrnoError('ESRCH', `${resolved.unavailable}; use --full for a full copy`);
   }
   return plan;

@@ -224,7 +224,18 @@ export async function runBackup(src: BackupSource, opts: BackupOptions, hooks: B
     state: 'complete',
     running: undefined,
     source: src.describe,
-    runs: [...base.runs, { at: new Date().toISOString(), base: plan.base, to: toId, copiedBytes: result.copiedBytes, imageSize: src.imageSize, full: plan.full, seconds }],
+    runs: [
+      ...base.runs,
+      {
+        at: new Date().toISOString(),
+        base: plan.base,
+        to: toId,
+        copiedBytes: result.copiedBytes,
+        imageSize: src.imageSize,
+        full: plan.full,
+        seconds,
+      },
+    ],
   });
   return {
     source: src.describe,

@@ -4,11 +4,10 @@
  * next one redoes it from the last base that is known to be complete. Written atomically (temp
  * file, fsync, rename, fsync of the directory): it is never half old, half new. Mode 0600.
  */
-import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { parseCheckpointId } from '../journal/checkpoint-id.js';
+import { replaceDurably } from '../util/durable-replace.js';
 import { ErrnoError } from '../util/errno.js';
 import { openExisting } from '../util/file-type.js';
 import { fsError } from '../util/fs-errors.js';
@@ -115,24 +114,5 @@ export async function writeSidecar(path: string, s: Sidecar): Promise<void> {
 async function writeAtomically(path: string, s: Sidecar): Promise<void> {
   s.runs = s.runs.slice(-KEEP_RUNS);
   s.updatedAt = new Date().toISOString();
-  // The directory may be shared (/tmp, a backup volume others write to): a name nobody can
-  // predict, made here and now, so a planted symlink or file is never written through.
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
-  const h = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
-  try {
-    await h.writeFile(`${JSON.stringify(s, null, 2)}\n`);
-    await h.sync();
-  } catch (e) {
-    await h.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  await h.close();
-  await rename(tmp, path);
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await replaceDurably(path, `${JSON.stringify(s, null, 2)}\n`, { mode: 0o600, tmpPrefix: `.${basename(path)}` });
 }

@@ -10,6 +10,11 @@ export const EXIT = {
    * whole image (copy everything) and stderr says why.
    */
   baseUnavailable: 3,
+  /**
+   * `changes --files`: the image holds no ext2/3/4 file system, so no file can be named; the
+   * offsets are printed all the same.
+   */
+  noFileSystem: 4,
 } as const;
 
 export class CliError extends Error {

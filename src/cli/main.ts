@@ -1,16 +1,15 @@
 /**
  * The command line: one declarative table of commands and options (yargs), validated before any
- * side effect. Every failure prints one line, `trackfs: <problem>`, and exits non-zero.
+ * side effect. Every failure prints one line, `trackfs: <problem>`, and exits non-zero. Each
+ * command's code is imported when it runs: a short command (`map` of a journal must draw a 16 TiB
+ * one in under a second) does not pay for loading the daemon, FUSE and the backup engine.
  */
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { CliError, EXIT } from './errors.js';
-import { mountCommand, daemonCommand, type MountArgs } from './mount.js';
-import { unmountCommand } from './unmount.js';
-import { statusCommand } from './status.js';
-import { changesCommand } from './changes.js';
-import { ejectCommand, resumeCommand } from './eject.js';
-import { checkpointCommand } from './checkpoint.js';
-import { backupCommand } from './backup.js';
+import type { MountArgs } from './mount.js';
+import { CHANGES_FORMATS } from './report-formats.js';
+import { selectCompletionShell } from './completion.js';
+import { packageInfo } from '../util/package-info.js';
 import { printable } from '../util/text.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -27,6 +26,45 @@ function parseSeconds(option: string, value: unknown): number {
   const n = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
   if (!(n > 0 && n <= MAX_SECONDS)) throw new CliError(`bad ${option} '${printable(text)}': need a number of seconds above 0 and at most ${MAX_SECONDS} (e.g. 30)`, EXIT.usage);
   return n;
+}
+
+/** How a volume is mounted (mount, run). */
+function mountFlags<T>(y: Argv<T>) {
+  return y
+    .option('journal', { type: 'string', describe: 'change journal file (default: IMAGE.trackfs; required for a block device)' })
+    .option('cluster-size', {
+      type: 'string', describe: 'tracking granularity, a power of two from 4K to 64M (default 64K for a new journal)',
+    })
+    .option('durability', {
+      choices: ['strict', 'ordered'] as const, default: 'strict' as const,
+      describe: 'strict: bit fdatasync\'ed before the data write; ordered: bit written before the data, synced on fsync/periodically',
+    })
+    .option('mark-ahead', {
+      type: 'string', default: '4M',
+      describe: 'once a sequential write stream has covered 4 MiB, mark and commit this much ahead of it in the background '
+        + '(first touches rarely wait; up to this much per stream may be listed that was not written); 0 = mark exactly',
+    })
+    .option('read-only', { type: 'boolean', default: false, describe: 'serve the volume read-only' })
+    .option('allow-other', {
+      type: 'boolean', default: false, describe: 'let other users access the mount (needs user_allow_other in /etc/fuse.conf unless root)',
+    })
+    .option('reset-journal', {
+      type: 'boolean', default: false, describe: 'start a new history: forget all recorded changes (the next backup must be full)',
+    })
+    .option('log-level', { choices: LOG_LEVELS, default: 'info' as const, describe: 'log verbosity' })
+    .option('log-file', {
+      type: 'string', describe: 'append JSON logs here (default: stderr in the foreground, a file under the runtime directory otherwise)',
+    })
+    .option('tracking-off', { type: 'boolean', default: false, hidden: true });
+}
+
+/** --since and --until, the range of checkpoints a change list covers (changes, map, run). */
+function listFlags<T>(y: Argv<T>) {
+  return y
+    .option('since', {
+      type: 'string', describe: 'only what changed after this checkpoint id (GENERATION:NUMBER); default: since the history began',
+    })
+    .option('until', { type: 'string', describe: 'only what changed up to this later checkpoint id of the same history' });
 }
 
 /**
@@ -46,7 +84,11 @@ function usageProblem(msg: string | null | undefined, argv: string[]): string {
 export async function main(argv: string[]): Promise<void> {
   let exitCode: number = EXIT.ok;
   try {
-    await yargs(argv)
+    argv = [...selectCompletionShell(argv)];
+    // `run` takes COMMAND and its ARGS after `--`, verbatim: yargs never sees them.
+    const dashes = argv[0] === 'run' ? argv.indexOf('--') : -1;
+    const afterDashes = dashes >= 0 ? argv.slice(dashes + 1) : null;
+    await yargs(dashes >= 0 ? argv.slice(0, dashes) : argv)
       // `-dash` is one unknown option, not -d -a -s -h (which would print help and exit 0).
       .parserConfiguration({ 'short-option-groups': false })
       .scriptName('trackfs')
@@ -54,23 +96,31 @@ export async function main(argv: string[]): Promise<void> {
       .command(
         'mount <image> <mountpoint>',
         'Mount IMAGE (a raw image file or a block device) at MOUNTPOINT as MOUNTPOINT/volume, tracking every write',
-        (y) => y
+        (y) => mountFlags(y
           .positional('image', { type: 'string', demandOption: true, describe: 'raw image file or block device' })
-          .positional('mountpoint', { type: 'string', demandOption: true, describe: 'empty directory' })
-          .option('journal', { type: 'string', describe: 'change journal file (default: IMAGE.trackfs; required for a block device)' })
-          .option('cluster-size', { type: 'string', describe: 'tracking granularity, a power of two from 4K to 64M (default 64K for a new journal)' })
-          .option('durability', { choices: ['strict', 'ordered'] as const, default: 'strict' as const, describe: 'strict: bit fdatasync\'ed before the data write; ordered: bit written before the data, synced on fsync/periodically' })
-          .option('mark-ahead', { type: 'string', default: '4M', describe: 'once a sequential write stream has covered 4 MiB, mark and commit this much ahead of it in the background (first touches rarely wait; up to this much per stream may be listed that was not written); 0 = mark exactly' })
-          .option('read-only', { type: 'boolean', default: false, describe: 'serve the volume read-only' })
-          .option('allow-other', { type: 'boolean', default: false, describe: 'let other users access the mount (needs user_allow_other in /etc/fuse.conf unless root)' })
-          .option('reset-journal', { type: 'boolean', default: false, describe: 'start a new history: forget all recorded changes (the next backup must be full)' })
+          .positional('mountpoint', { type: 'string', demandOption: true, describe: 'empty directory' }))
           .option('foreground', { alias: 'f', type: 'boolean', default: false, describe: 'stay attached; unmount on Ctrl-C' })
-          .option('log-level', { choices: LOG_LEVELS, default: 'info' as const, describe: 'log verbosity' })
-          .option('log-file', { type: 'string', describe: 'append JSON logs here (default: stderr in the foreground, a file under the runtime directory otherwise)' })
-          .option('tracking-off', { type: 'boolean', default: false, hidden: true })
           .example('$0 mount disk.img /mnt/disk', 'track writes to disk.img; the journal is disk.img.trackfs')
           .example('$0 mount /dev/sdb /mnt/sdb --journal /var/lib/sdb.trackfs', 'track a block device'),
-        async (args) => { await mountCommand(args as unknown as MountArgs); },
+        async (args) => {
+          const { mountCommand } = await import('./mount.js');
+          await mountCommand(args as unknown as MountArgs);
+        },
+      )
+      .command(
+        'run <image>',
+        'Mount IMAGE on a private directory, run COMMAND on its volume, print what COMMAND changed, unmount',
+        (y) => mountFlags(y
+          .usage('$0 run IMAGE [options] [--json] -- COMMAND [ARGS...]')
+          .positional('image', { type: 'string', demandOption: true, describe: 'raw image file or block device' }))
+          .option('json', { type: 'boolean', default: false, describe: 'print the changes as `changes --json` does' })
+          .example('$0 run disk.img -- mkfs.ext4 -q {}', '{} in ARGS is the volume; no shell is involved')
+          .example('$0 run disk.img --json -- sh -c \'echo hi | dd of="$TRACKFS_VOLUME" conv=notrunc\'', 'a shell, if you want one'),
+        async (args) => {
+          const { runCommand } = await import('./run.js');
+          const mount = args as unknown as MountArgs;
+          exitCode = await runCommand({ mount, image: args.image!, json: args.json, command: afterDashes ?? [] });
+        },
       )
       .command(
         ['unmount <mountpoint>', 'umount <mountpoint>'],
@@ -79,7 +129,10 @@ export async function main(argv: string[]): Promise<void> {
           .positional('mountpoint', { type: 'string', demandOption: true })
           .option('lazy', { type: 'boolean', default: false, describe: 'detach even if the volume is open; later I/O on open descriptors fails' })
           .option('timeout', { type: 'string', default: '30', coerce: (v: unknown) => parseSeconds('--timeout', v), describe: 'seconds to wait for the daemon to exit' }),
-        async (args) => { await unmountCommand(args.mountpoint!, args.lazy, args.timeout as number); },
+        async (args) => {
+          const { unmountCommand } = await import('./unmount.js');
+          await unmountCommand(args.mountpoint!, args.lazy, args.timeout as number);
+        },
       )
       .command(
         'status <target>',
@@ -87,17 +140,58 @@ export async function main(argv: string[]): Promise<void> {
         (y) => y
           .positional('target', { type: 'string', demandOption: true, describe: 'mountpoint or journal file' })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
-        async (args) => { exitCode = await statusCommand(args.target!, args.json); },
+        async (args) => {
+          const { statusCommand } = await import('./status.js');
+          exitCode = await statusCommand(args.target!, args.json);
+        },
       )
       .command(
         'changes <target>',
         'List the changed byte ranges of a mount (MOUNTPOINT) or of a journal file (JOURNAL)',
-        (y) => y
-          .positional('target', { type: 'string', demandOption: true, describe: 'mountpoint or journal file' })
-          .option('since', { type: 'string', describe: 'only what changed after this checkpoint id (GENERATION:NUMBER); default: since the history began' })
-          .option('json', { type: 'boolean', default: false, describe: 'print one JSON object with sorted, merged extents' })
-          .example('$0 changes /mnt/disk --since 3f2a9c1e7d0b:4 --json', 'what a backup from checkpoint 4 must copy'),
-        async (args) => { exitCode = await changesCommand(args.target!, args.since ?? null, args.json); },
+        (y) => listFlags(y
+          .positional('target', { type: 'string', demandOption: true, describe: 'mountpoint or journal file' }))
+          .option('json', {
+            type: 'boolean', default: false, describe: 'print one JSON object with sorted, merged extents (= --format json)',
+          })
+          .option('format', {
+            choices: CHANGES_FORMATS,
+            describe: 'table (default), json, bmap (for bmaptool copy --bmap; SHA-256 of each range, read from the volume or image), '
+              + 'qemu-map (the JSON of qemu-img map --output=json)',
+          })
+          .option('granularity', {
+            type: 'string', describe: 'report in units of SIZE (a multiple of the cluster size, e.g. 1M), merging ranges',
+          })
+          .option('files', {
+            type: 'boolean', default: false,
+            describe: 'name the files, directories and metadata of an ext2/3/4 file system the changes belong to (e2fsprogs)',
+          })
+          .example('$0 changes /mnt/disk --since 3f2a9c1e7d0b:4 --json', 'what a backup from checkpoint 4 must copy')
+          .example('$0 changes disk.img.trackfs --since 3f2a9c1e7d0b:4 --files', 'which files of the ext4 file system changed')
+          .example('$0 changes /mnt/disk --since 3f2a9c1e7d0b:4 --until 3f2a9c1e7d0b:5', 'what changed between checkpoints 4 and 5')
+          .example('$0 changes /mnt/disk --format bmap > disk.bmap', 'then: bmaptool copy --bmap disk.bmap /mnt/disk/volume /dev/sdX'),
+        async (args) => {
+          const { changesCommand } = await import('./changes.js');
+          exitCode = await changesCommand(args.target!, {
+            since: args.since, until: args.until, json: args.json, format: args.format, granularity: args.granularity, files: args.files,
+          });
+        },
+      )
+      .command(
+        'map <target>',
+        'Draw where the changes of a mount (MOUNTPOINT) or of a journal file (JOURNAL) are: a grid of cells shaded by how much changed',
+        (y) => listFlags(y
+          .positional('target', { type: 'string', demandOption: true, describe: 'mountpoint or journal file' }))
+          .option('width', { type: 'string', describe: 'cells per row (default: what fits the terminal; 64 when not a terminal)' })
+          .option('svg', { type: 'string', describe: 'also write the map as an SVG picture to FILE' })
+          .option('png', { type: 'string', describe: 'also write the map as a PNG picture to FILE (needs rsvg-convert)' })
+          .example('$0 map /mnt/disk', 'where on the disk the writes went')
+          .example('$0 map disk.img.trackfs --since 3f2a9c1e7d0b:4 --svg changes.svg', 'a picture of what changed since checkpoint 4'),
+        async (args) => {
+          const { mapCommand } = await import('./map.js');
+          exitCode = await mapCommand(args.target!, {
+            since: args.since, until: args.until, width: args.width, svg: args.svg, png: args.png,
+          });
+        },
       )
       .command(
         'checkpoint <target>',
@@ -106,7 +200,10 @@ export async function main(argv: string[]): Promise<void> {
           .positional('target', { type: 'string', demandOption: true, describe: 'mountpoint or journal file' })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
           .example('id=$($0 checkpoint /mnt/disk)', 'later: trackfs changes /mnt/disk --since "$id"'),
-        async (args) => { await checkpointCommand(args.target!, args.json); },
+        async (args) => {
+          const { checkpointCommand } = await import('./checkpoint.js');
+          await checkpointCommand(args.target!, args.json);
+        },
       )
       .command(
         'backup <source> <target>',
@@ -125,6 +222,7 @@ export async function main(argv: string[]): Promise<void> {
           .example('$0 backup /mnt/disk /backup/disk.img --checkpoint', 'first run: a full copy; later runs: only what changed')
           .example('$0 backup disk.img /backup/disk.img --checkpoint', 'the same, offline, from the image and disk.img.trackfs'),
         async (args) => {
+          const { backupCommand } = await import('./backup.js');
           exitCode = await backupCommand({
             source: args.source!, target: args.target!, journal: args.journal, since: args.since, checkpoint: args.checkpoint,
             full: args.full, verify: args.verify, json: args.json, sidecar: args.sidecar, progress: args.progress,
@@ -137,7 +235,10 @@ export async function main(argv: string[]): Promise<void> {
         (y) => y
           .positional('mountpoint', { type: 'string', demandOption: true })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
-        async (args) => { await ejectCommand(args.mountpoint!, args.json); },
+        async (args) => {
+          const { ejectCommand } = await import('./eject.js');
+          await ejectCommand(args.mountpoint!, args.json);
+        },
       )
       .command(
         'resume <mountpoint>',
@@ -145,17 +246,33 @@ export async function main(argv: string[]): Promise<void> {
         (y) => y
           .positional('mountpoint', { type: 'string', demandOption: true })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
-        async (args) => { await resumeCommand(args.mountpoint!, args.json); },
+        async (args) => {
+          const { resumeCommand } = await import('./eject.js');
+          await resumeCommand(args.mountpoint!, args.json);
+        },
       )
+      .command(
+        'install-mount-helper',
+        'Install /sbin/mount.fuse.trackfs (root), so that mount -t fuse.trackfs and /etc/fstab lines work',
+        (y) => y
+          .option('remove', { type: 'boolean', default: false, describe: 'remove the helper this command installed' })
+          .example('$0 install-mount-helper', 'then: mount -t fuse.trackfs disk.img /mnt/disk -o journal=/var/lib/disk.trackfs'),
+        async (args) => {
+          const { installMountHelperCommand } = await import('./install-mount-helper.js');
+          await installMountHelperCommand(args.remove);
+        },
+      )
+      .completion('completion', 'Print a completion script: trackfs completion [bash|zsh] >> ~/.bashrc (default: the shell in $SHELL)')
       .command('__daemon', false, (y) => y, async () => {
+        const { daemonCommand } = await import('./mount.js');
         await daemonCommand();
       })
-      .demandCommand(1, 'name a command: mount, unmount, status, changes, checkpoint, backup, eject or resume')
+      .demandCommand(1, 'name a command: mount, run, unmount, status, changes, map, checkpoint, backup, eject or resume')
       .recommendCommands()
       .strict()
       .help()
       .alias('h', 'help')
-      .version()
+      .version(packageInfo().version)
       .wrap(Math.min(100, process.stdout.columns || 100))
       .fail((msg, err) => {
         // yargs re-throws a failed option check (coerce) as a YError: a usage error like its own.

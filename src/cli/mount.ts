@@ -9,9 +9,11 @@ import { closeSync, readSync, writeSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { runDaemon, type Readiness } from '../mount/run.js';
+import { requireFuse } from '../fuse/availability.js';
 import type { MountConfig } from '../mount/config.js';
 import { isValidClusterSize } from '../journal/format.js';
 import { createLogger } from '../util/logger.js';
+import { TRACKFS_BIN } from '../util/package-info.js';
 import { ensureRuntimeDir, mountPaths } from '../util/runtime.js';
 import { parseSize } from '../util/size.js';
 import { openLogFile } from '../util/log-file.js';
@@ -112,6 +114,12 @@ function openLog(path: string, inRuntimeDir: boolean): number {
 
 export async function mountCommand(args: MountArgs): Promise<void> {
   const config = await buildConfig(args);
+  // Said here, before a daemon and its log exist; the daemon asks again (it has other callers).
+  try {
+    await requireFuse();
+  } catch (e) {
+    fail((e as Error).message);
+  }
   await refuseLogFileClash(config);
   const params: DaemonParams = { config, logLevel: args.logLevel, foreground: args.foreground };
   if (args.foreground) {
@@ -135,7 +143,7 @@ async function startBackgroundDaemon(params: DaemonParams, logInRuntimeDir: bool
   const logFd = openLog(logFile, logInRuntimeDir);
   // The configuration goes down fd 3 (a socket pair), not on the command line, where every user
   // could read the paths with ps; the readiness line comes back up the same way.
-  const child = spawn(process.execPath, [process.argv[1]!, '__daemon'], {
+  const child = spawn(process.execPath, [TRACKFS_BIN, '__daemon'], {
     detached: true,
     // stdout/stderr go to the log so a crash of the daemon leaves its last words there.
     stdio: ['ignore', logFd, logFd, 'pipe'],

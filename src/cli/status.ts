@@ -76,7 +76,7 @@ export function formatStatus(s: Status): string {
     const parts: string[] = [];
     if (err || s.failedWrites) parts.push(`${s.failedWrites} write(s) refused by the journal${err ? `; last journal error: ${err.code} ${err.message} at ${err.at}` : ''}`);
     if (s.imageErrors) parts.push(`${s.imageErrors} image I/O error(s)`);
-    if (s.stuckCalls) parts.push(`${s.stuckCalls} call(s) on the image that never returned (stalled device)`);
+    if (s.stuckCalls) parts.push(`${s.stuckCalls} call(s) on the image given up on at their time limit (a stalled device; some may have returned since)`);
     lines.push(row('errors', parts.length ? parts.join('; ') : 'none'));
   } else {
     lines.push(row('updated', s.updatedAt));

@@ -5,7 +5,7 @@
  */
 import { realpath, stat } from 'node:fs/promises';
 import { ErrnoError, errnoNameOf } from '../util/errno.js';
-import { readMounts } from '../util/mountinfo.js';
+import { readMounts, type MountEntry } from '../util/mountinfo.js';
 import { mountPaths } from '../util/runtime.js';
 import { callDaemon, ControlRemoteError, ControlUnavailable, ControlUntrusted, streamDaemon } from './client.js';
 import { unreachable } from '../util/fs-errors.js';
@@ -24,8 +24,12 @@ export async function mountRefAt(dir: string): Promise<MountRef> {
 }
 
 export async function isTrackfsMount(mountpoint: string): Promise<boolean> {
+  return (await trackfsMountAt(mountpoint)) !== null;
+}
+
+async function trackfsMountAt(mountpoint: string): Promise<MountEntry | null> {
   const mounts = await readMounts();
-  return !!mounts?.some((m) => m.mountPoint === mountpoint && m.fsType === 'fuse.trackfs');
+  return mounts?.find((m) => m.mountPoint === mountpoint && m.fsType === 'fuse.trackfs') ?? null;
 }
 
 /** The one-line error for a failed exchange with the mount's daemon. */
@@ -33,7 +37,13 @@ async function explain(mount: MountRef, e: unknown): Promise<unknown> {
   if (e instanceof ControlRemoteError) return new ErrnoError(errnoNameOf(e), e.message);
   if (e instanceof ControlUntrusted) return new ErrnoError('EACCES', e.message);
   if (e instanceof ControlUnavailable) {
-    if (await isTrackfsMount(mount.mountpoint)) return new ErrnoError('ENOTCONN', `trackfs mount at ${mount.mountpoint} does not answer (${e.reason}); its daemon may be stuck or gone`);
+    const entry = await trackfsMountAt(mount.mountpoint);
+    const me = process.getuid?.();
+    // Another user's mount answers on that user's socket only: not a daemon that is stuck or gone.
+    if (entry && entry.userId !== undefined && me !== undefined && entry.userId !== me) {
+      return new ErrnoError('EACCES', `trackfs mount at ${mount.mountpoint} is another user's (uid ${entry.userId}): only that user can ask its daemon`);
+    }
+    if (entry) return new ErrnoError('ENOTCONN', `trackfs mount at ${mount.mountpoint} does not answer (${e.reason}); its daemon may be stuck or gone`);
     return new ErrnoError('EINVAL', `${mount.mountpoint} is not a trackfs mountpoint`);
   }
   return e;
@@ -48,7 +58,11 @@ export async function askMount<K extends PlainOp>(mount: MountRef, req: RequestO
 }
 
 /** A streamed request: its result, and its items as they arrive (errors explained as above). */
-export async function streamMount<K extends StreamOp>(mount: MountRef, req: RequestOf<K>, idleMs?: number): Promise<{ result: ReplyOf<K>; items: AsyncIterable<ItemOf<K>[]> }> {
+export async function streamMount<K extends StreamOp>(
+  mount: MountRef,
+  req: RequestOf<K>,
+  idleMs?: number,
+): Promise<{ result: ReplyOf<K>; items: AsyncIterable<ItemOf<K>[]> }> {
   let opened;
   try {
     opened = await streamDaemon(mount.socket, req, idleMs);

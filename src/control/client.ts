@@ -96,7 +96,11 @@ function parseReply<T>(socketPath: string, line: string | undefined): { result: 
 }
 
 /** Sends one request and returns its one-line reply. */
-export async function callDaemon<K extends PlainOp>(socketPath: string, req: RequestOf<K>, timeoutMs: number = REPLY_TIMEOUT_MS[req.op]): Promise<ReplyOf<K>> {
+export async function callDaemon<K extends PlainOp>(
+  socketPath: string,
+  req: RequestOf<K>,
+  timeoutMs: number = REPLY_TIMEOUT_MS[req.op],
+): Promise<ReplyOf<K>> {
   const lines = exchange(socketPath, req, timeoutMs);
   try {
     const first = await lines.next();

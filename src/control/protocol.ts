@@ -59,7 +59,7 @@ export interface MountStatus {
   /** Writes refused because the journal could not record them. */
   failedWrites: number;
   imageErrors: number;
-  /** Calls on the backing that never returned (a stalled device); the daemon exits by SIGKILL. */
+  /** Calls on the backing given up on at their time limit (a stalled device), since the mount; exit then goes by SIGKILL. */
   stuckCalls: number;
   /** Which path serves requests (native: C on libfuse's threads; javascript), and what each served. */
   dataPath: DataPathReport | null;
@@ -132,7 +132,8 @@ type NoFields = Record<never, never>;
 
 export interface ControlOps {
   status: { request: NoFields; reply: MountStatus };
-  changes: { request: { since: string | null }; reply: ChangesSummary; items: Extent };
+  /** `until` (optional: older CLIs omit it) bounds the list to a later checkpoint; the reply echoes it. */
+  changes: { request: { since: string | null; until?: string | null }; reply: ChangesSummary; items: Extent };
   checkpoint: { request: NoFields; reply: CheckpointReply };
   unmount: { request: { lazy: boolean }; reply: ShutdownSummary };
   sync: { request: NoFields; reply: { synced: true } };

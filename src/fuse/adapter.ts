@@ -59,10 +59,30 @@ export function buildFuseOps(volume: Volume, hooks: AdapterHooks, access: Volume
   // A read-only volume cannot be written by anyone: no write bits, whatever the image has.
   const fileMode = fsConstants.S_IFREG | (access.permissions & 0o777 & (volume.readOnly ? ~0o222 : 0o777));
 
-  const rootStat = () => ({ mode: fsConstants.S_IFDIR | 0o755, uid, gid, size: 4096, nlink: 2, atime: mountedAt, mtime: mountedAt, ctime: mountedAt });
+  const rootStat = () => ({
+    mode: fsConstants.S_IFDIR | 0o755,
+    uid,
+    gid,
+    size: 4096,
+    nlink: 2,
+    atime: mountedAt,
+    mtime: mountedAt,
+    ctime: mountedAt,
+  });
   const volumeStat = () => {
     const mtime = new Date(volume.modifiedAtMs);
-    return { mode: fileMode, uid, gid, size: volume.size, nlink: 1, blksize: 4096, blocks: Math.ceil(volume.size / 512), atime: mtime, mtime, ctime: mtime };
+    return {
+      mode: fileMode,
+      uid,
+      gid,
+      size: volume.size,
+      nlink: 1,
+      blksize: 4096,
+      blocks: Math.ceil(volume.size / 512),
+      atime: mtime,
+      mtime,
+      ctime: mtime,
+    };
   };
   const denied = (cb: Cb) => cb(fuseErr('EPERM'));
   const fixedSize = (path: string, size: number, cb: Cb) => {

@@ -7,6 +7,7 @@
 import type { FuseOps } from 'fuse-native';
 import { ErrnoError } from '../util/errno.js';
 import { unmountOwnFuse, type unmountFuse } from './unmount.js';
+import { loadFuseNative } from './availability.js';
 
 export interface FuseMountOptions {
   mountpoint: string;
@@ -51,18 +52,6 @@ export function fuseOptionString(opts: FuseMountOptions): string {
   // fuse-native cuts the string at 1024 bytes: a cut option would be a different option.
   if (Buffer.byteLength(out) >= 1024) throw new ErrnoError('EINVAL', 'FUSE option string longer than 1023 bytes');
   return out;
-}
-
-async function loadFuseNative(): Promise<typeof import('fuse-native').default> {
-  try {
-    return (await import('fuse-native')).default;
-  } catch (e) {
-    const why = (e as Error).message.split('\n')[0];
-    if (process.platform === 'darwin') {
-      throw new ErrnoError('ENOSYS', `FUSE is not available (${why}); on macOS, mount needs macFUSE with its osxfuse compatibility layer on an Intel Mac (fuse-native has no arm64 build)`);
-    }
-    throw new ErrnoError('ENOSYS', `FUSE is not available (${why}); install libfuse2 and fuse (Debian: apt-get install libfuse2 fuse)`);
-  }
 }
 
 export async function mountFuse(ops: FuseOps, opts: FuseMountOptions): Promise<FuseHandle> {

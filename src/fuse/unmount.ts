@@ -62,7 +62,11 @@ export async function unmountFuse(mountpoint: string, opts: { lazy: boolean; tim
  * won a race, or was made after ours went away) is left alone. Where the mount table cannot be
  * read (not Linux), the path is all there is to go by.
  */
-export async function unmountOwnFuse(mountpoint: string, fsname: string, opts: { lazy: boolean; timeoutMs: number }): Promise<UnmountResult> {
+export async function unmountOwnFuse(
+  mountpoint: string,
+  fsname: string,
+  opts: { lazy: boolean; timeoutMs: number },
+): Promise<UnmountResult> {
   const mounts = await readMounts();
   if (mounts) {
     const top = mounts.filter((m) => m.mountPoint === mountpoint).pop();

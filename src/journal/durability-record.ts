@@ -17,10 +17,11 @@
  * it is either absent or whole. One that does not verify is damaged, and a damaged record is never
  * trusted to hold anything: the journal is then untrusted.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { replaceDurably, syncDirectory } from '../util/durable-replace.js';
 import { preparePrivateDir, privateDirExists } from '../util/private-dir.js';
 import { PAGE_BITMAP_BYTES } from './format.js';
 
@@ -147,16 +148,6 @@ export function decodeRecord(bytes: Buffer): DurabilityRecord {
   };
 }
 
-/** Opens a directory and fsyncs it, so a rename or unlink in it is durable. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Writes (or replaces) the record of `r.generation` in `dir` durably: file and directory synced
  * before this resolves. Creates the directory (0700) if needed; refuses one that is not private.
@@ -164,24 +155,7 @@ async function syncDir(dir: string): Promise<void> {
 export async function writeRecord(dir: string, r: DurabilityRecord): Promise<string> {
   await preparePrivateDir(dir);
   const final = recordPath(dir, r.generation);
-  const tmp = join(dir, `.${r.generation}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
-  try {
-    await fh.writeFile(encodeRecord(r));
-    await fh.datasync();
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, final);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  await syncDir(dir);
+  await replaceDurably(final, encodeRecord(r), { mode: 0o600, tmpPrefix: `.${r.generation}` });
   return final;
 }
 
@@ -232,6 +206,6 @@ export async function removeRecord(dir: string, generation: string): Promise<boo
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     removed = false;
   }
-  if (removed || leftovers.length > 0) await syncDir(dir);
+  if (removed || leftovers.length > 0) await syncDirectory(dir);
   return removed;
 }

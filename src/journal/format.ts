@@ -32,6 +32,7 @@
  * touches offsets.
  */
 import { crc32 } from 'node:zlib';
+import { ErrnoError } from '../util/errno.js';
 import { randomBytes } from 'node:crypto';
 
 export const FORMAT_VERSION = 3;
@@ -128,14 +129,15 @@ export interface JournalHeader {
   fsIdentity: string;
 }
 
-export class JournalFormatError extends Error {
+/** A journal's bytes are not a valid journal: EINVAL, with which check failed. */
+export class JournalFormatError extends ErrnoError {
   constructor(
     readonly kind: 'bad-magic' | 'bad-checksum' | 'bad-version' | 'bad-field' | 'too-short',
     message: string,
     /** For bad-field: the header field that is out of range. */
     readonly field?: string,
   ) {
-    super(message);
+    super('EINVAL', message);
     this.name = 'JournalFormatError';
   }
 }

@@ -41,6 +41,11 @@ export interface UnfoldedPage {
   epoch: number;
   /** Never mutated once here: queries may hold it across awaits. */
   bits: Uint8Array;
+  /**
+   * The page was damaged: `epoch` stands for every closed epoch up to it, as an era does once the
+   * page is folded (the older eras on disk may miss writes that the damaged page held).
+   */
+  hidesOlder?: true;
 }
 
 const ERA_BLOCK_BYTES = ERA_PAGES_PER_BITMAP_PAGE * PAGE_SIZE;
@@ -111,6 +116,17 @@ export class EraHistory {
       }
     }
     return { damaged, present };
+  }
+
+  /**
+   * A bitmap page that did not verify at load: its bits of every closed epoch may be gone. All of
+   * its clusters are taken as written in `newestClosed` (0: there is no closed epoch), which lists
+   * them in every range of checkpoints that a query can name (more, never less).
+   */
+  loadDamaged(page: number, newestClosed: number): void {
+    if (newestClosed < 1) return;
+    // Bits past the last cluster are ignored by every reader (PagedBitmap clears them).
+    this.unfolded.set(page, { epoch: newestClosed, bits: new Uint8Array(PAGE_BITMAP_BYTES).fill(0xff), hidesOlder: true });
   }
 
   /** A page read at load whose bits belong to an older epoch. */
@@ -212,13 +228,13 @@ export class EraHistory {
   }
 }
 
-/** Sets in `into` every cluster of page `p` whose era is above `base`. */
-export function addErasAbove(into: PagedBitmap, p: number, eras: Uint32Array, base: number): void {
+/** Sets in `into` every cluster of page `p` whose era is above `base` (and at most `until`). */
+export function addErasAbove(into: PagedBitmap, p: number, eras: Uint32Array, base: number, until = Infinity): void {
   const first = p * CLUSTERS_PER_PAGE;
   let runStart = -1;
   const n = Math.min(CLUSTERS_PER_PAGE, into.clusterCount - first);
   for (let i = 0; i <= n; i++) {
-    const above = i < n && eras[i]! > base;
+    const above = i < n && eras[i]! > base && eras[i]! <= until;
     if (above && runStart < 0) runStart = i;
     else if (!above && runStart >= 0) {
       into.setRange(first + runStart, first + i - 1);

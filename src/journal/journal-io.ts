@@ -153,7 +153,8 @@ export class ReadOnlyOverlayIo implements JournalIo {
   }
 }
 
-function errnoError(code: string, op: string): NodeJS.ErrnoException {
+/** The error a fault injected into `op` fails with, shaped as Node's own (code, syscall). */
+export function injectedFault(code: string, op: string): NodeJS.ErrnoException {
   const e: NodeJS.ErrnoException = new Error(`${code}: injected fault, ${op}`);
   e.code = code;
   e.syscall = op;
@@ -179,7 +180,7 @@ export class FaultInjectingIo implements JournalIo {
 
   private check(op: IoOp): void {
     const code = this.faults.get(op);
-    if (code) throw errnoError(code, op);
+    if (code) throw injectedFault(code, op);
   }
 
   async read(buf: Buffer, position: number): Promise<number> {

@@ -6,7 +6,8 @@
  * durability mode, and nothing else differs between the modes:
  *   strict   the page write and an fdatasync of the journal have both returned;
  *   ordered  the page write has returned (the bit is in the OS page cache, ahead of the data);
- *            fdatasync follows on sync(), periodically, and at close.
+ *            fdatasync follows on sync(), periodically, and at close. Except the first write of
+ *            a page in a generation: that commit syncs in both modes (see DAMAGE).
  * `recorded` changes in exactly one place, after a commit succeeds, and only from the bytes that
  * commit wrote. (dm-era lost writes in crashes by setting the in-core bit before the commit.)
  * The native data path writes to the image without asking the journal, so it keeps the same rule
@@ -41,8 +42,9 @@
  * which. So the file always has its full size (a shorter one was truncated; every header write
  * restores the size first), and the header counts the pages written in the current generation
  * once they are durable (page-counts.ts: the commit path's fdatasync writes the header when the
- * count grew, before the commit is acknowledged). A load that finds fewer pages than counted, or a
- * short file, reports it; recovery.ts then distrusts the journal.
+ * count grew, before the commit is acknowledged; a commit that writes a page not yet counted syncs
+ * for that, in ordered mode too). A load that finds fewer pages than counted, or a short file,
+ * reports it; recovery.ts then distrusts the journal.
  *
  * The journal knows clusters, not files or FUSE.
  */
@@ -66,6 +68,7 @@ import {
 } from './format.js';
 import type { JournalIo } from './journal-io.js';
 import { PageCache, type RecordedListener } from './page-cache.js';
+import { ErrnoError, errnoNameOf, messageOf } from '../util/errno.js';
 import { PagedBitmap } from './bitmap.js';
 import { addErasAbove, EraHistory } from './history.js';
 import { PageCountingIo } from './page-counts.js';
@@ -122,8 +125,11 @@ export interface DurabilityGuard {
   restored(generation: string): Promise<void>;
 }
 
-export class HistoryUnavailableError extends Error {
-  readonly code = 'ESRCH';
+/** The checkpoint asked for is not in this journal's history (another one, or not taken yet). */
+export class HistoryUnavailableError extends ErrnoError {
+  constructor(message: string) {
+    super('ESRCH', message);
+  }
 }
 
 export interface LoadReport {
@@ -164,10 +170,10 @@ function newBatch(): Batch {
 
 const LOAD_CHUNK_PAGES = 256;
 
-export class JournalClosedError extends Error {
-  readonly code = 'EIO';
+/** The journal was closed (released) under a request that still needed it. */
+export class JournalClosedError extends ErrnoError {
   constructor() {
-    super('journal is closed');
+    super('EIO', 'journal is closed');
   }
 }
 
@@ -196,11 +202,16 @@ export class Journal {
    * acknowledged depends on the page cache of a disk that has failed once.
    */
   private loss: { generation: string; at: number; pages: Set<number> } | null = null;
+  /** Header writes in a row (this process) that said untrusted: both slots say so from two on. */
+  private untrustedSlots = 0;
   private closed = false;
   private autoSyncTimer: NodeJS.Timeout | null = null;
 
   /** `file` is the journal file itself; header writes go straight to it. */
-  private constructor(private readonly file: JournalIo, header: JournalHeader) {
+  private constructor(
+    private readonly file: JournalIo,
+    header: JournalHeader,
+  ) {
     this.header = header;
     this.clusterCount = clusterCountFor(header.imageSize, header.clusterSize);
     this.cache = new PageCache(this.clusterCount);
@@ -212,7 +223,10 @@ export class Journal {
   /* ------------------------------------------------------------ open / create ---- */
 
   /** Formats a new journal on an empty file and makes the header durable. */
-  static async create(io: JournalIo, params: { imageSize: number; clusterSize: number; imagePath: string; now?: number }): Promise<Journal> {
+  static async create(
+    io: JournalIo,
+    params: { imageSize: number; clusterSize: number; imagePath: string; now?: number },
+  ): Promise<Journal> {
     const now = params.now ?? Date.now();
     const header: JournalHeader = {
       version: FORMAT_VERSION,
@@ -251,12 +265,16 @@ export class Journal {
   /**
    * Reads and verifies a journal. Format errors (JournalFormatError) propagate to the caller. The
    * work is bounded by the file's real size, never by the image size its header claims: pages the
-   * file does not hold are not read (they are reported missing).
+   * file does not hold are not read (they are reported missing). `onHeader` learns the chosen
+   * header before the pages are read (a reader can start looking at the image meanwhile).
    */
-  static async load(io: JournalIo): Promise<{ journal: Journal; report: LoadReport }> {
+  static async load(
+    io: JournalIo, onHeader?: (header: Readonly<JournalHeader>) => void,
+  ): Promise<{ journal: Journal; report: LoadReport }> {
     const headerArea = Buffer.alloc(PAGES_OFFSET);
     await io.read(headerArea, 0);
     const { header, damaged } = chooseHeader(headerArea);
+    onHeader?.({ ...header });
     const fileSize = await io.size();
     const journal = new Journal(io, header);
     journal.fullSize = fileSize >= journalFileSize(header.imageSize, header.clusterSize);
@@ -279,7 +297,11 @@ export class Journal {
         else if (page.kind === 'valid' && page.epoch < header.epoch) journal.history.loadUnfolded(first + i, page.epoch, page.bits);
         else if (page.kind === 'valid' || page.kind === 'damaged') {
           // A page from an epoch that has not begun cannot be: corruption, like a bad checksum.
+          // Which epochs wrote its clusters is lost: every one of them is taken as changed in the
+          // current epoch and in the newest closed one (folded, so on disk, by the next commit),
+          // so any range of checkpoints lists them all.
           journal.cache.loadDamagedPage(first + i);
+          journal.history.loadDamaged(first + i, header.epoch - 1);
           report.damagedPages.push(first + i);
         }
       }
@@ -288,23 +310,50 @@ export class Journal {
     report.damagedHistoryPages = index.damaged;
     // A damaged page counts as found: it is taken as fully changed. A page counted but not found
     // held changes that are gone.
-    report.lostPages = Math.max(0, header.bitmapPagesWritten - present.length) + Math.max(0, header.eraIndexPagesWritten - index.present.length);
+    report.lostPages =
+      Math.max(0, header.bitmapPagesWritten - present.length) + Math.max(0, header.eraIndexPagesWritten - index.present.length);
     journal.io.foundAtLoad(present, index.present, { bitmapPages: header.bitmapPagesWritten, eraIndexPages: header.eraIndexPagesWritten });
     return { journal, report };
   }
 
   /* ------------------------------------------------------------------ queries ---- */
 
-  get state(): JournalHeader['state'] { return this.header.state; }
-  get clusterSize(): number { return this.header.clusterSize; }
-  get imageSize(): number { return this.header.imageSize; }
-  get generation(): string { return this.header.generation; }
-  get durability(): Durability { return this.header.durability; }
-  get epoch(): number { return this.header.epoch; }
-  get isClosed(): boolean { return this.closed; }
+  get state(): JournalHeader['state'] {
+    return this.header.state;
+  }
+  get clusterSize(): number {
+    return this.header.clusterSize;
+  }
+  get imageSize(): number {
+    return this.header.imageSize;
+  }
+  get generation(): string {
+    return this.header.generation;
+  }
+  get durability(): Durability {
+    return this.header.durability;
+  }
+  get epoch(): number {
+    return this.header.epoch;
+  }
+  get isClosed(): boolean {
+    return this.closed;
+  }
   /** A durability loss is outstanding (see `loss`). */
-  get lossOutstanding(): boolean { return this.loss !== null; }
-  headerSnapshot(): Readonly<JournalHeader> { return { ...this.header }; }
+  get lossOutstanding(): boolean {
+    return this.loss !== null;
+  }
+  headerSnapshot(): Readonly<JournalHeader> {
+    return { ...this.header };
+  }
+  /**
+   * Pages on disk (found at load, or written) that the header does not count yet: the window the
+   * format names under "What the counts cannot see" (docs/journal-format.md), in which a page
+   * zeroed by corruption cannot be told from one never written.
+   */
+  get hasUncountedPages(): boolean {
+    return this.io.hasUndurablePages();
+  }
   /**
    * Tells `listener` (the native data path) of every recorded bit, now and after each commit; see
    * the WRITE-AHEAD RULE above. Null stops it.
@@ -314,7 +363,9 @@ export class Journal {
   }
 
   /** Clusters marked in the current epoch (recorded or being recorded). */
-  changedClusterCount(): number { return this.cache.marked.countSet(); }
+  changedClusterCount(): number {
+    return this.cache.marked.countSet();
+  }
 
   /** The guard a durability loss is handed to (the daemon's record keeper); null: none. */
   setDurabilityGuard(guard: DurabilityGuard | null): void {
@@ -413,7 +464,11 @@ export class Journal {
     return this.enqueue(() => this.writeHeader({ state: 'untrusted', reason }));
   }
 
-  /** Forgets all history: a new generation, an empty bitmap, trusted again. */
+  /**
+   * Forgets all history: a new generation, an empty bitmap, trusted again. If the new header
+   * cannot be written, the old generation goes on without the history just dropped: it is marked
+   * untrusted (in memory at least), never left trusted with fewer changes than were written.
+   */
   reset(): Promise<void> {
     return this.enqueue(async () => {
       this.cache.reset();
@@ -421,7 +476,15 @@ export class Journal {
       this.io.resetGeneration();
       this.unsyncedPages.clear();
       const now = Date.now();
-      await this.writeHeader({ generation: newGeneration(), state: this.header.state === 'clean' ? 'clean' : 'active', reason: '', epoch: 1, lastCheckpointAt: 0, generationAt: now });
+      const state = this.header.state === 'clean' ? 'clean' : 'active';
+      try {
+        await this.writeHeader({ generation: newGeneration(), state, reason: '', epoch: 1, lastCheckpointAt: 0, generationAt: now });
+      } catch (e) {
+        const reason = `a reset of the journal failed (${describeError(e).code}) after its history was dropped`;
+        this.header = { ...this.header, state: 'untrusted', reason };
+        await this.writeHeader({ state: 'untrusted', reason }).catch(() => {});
+        throw e;
+      }
     });
   }
 
@@ -442,7 +505,14 @@ export class Journal {
       const at = Date.now();
       if (this.header.state === 'untrusted') {
         const rebasedFrom = this.header.reason || 'journal was untrusted';
-        const changes: Partial<JournalHeader> = { generation: newGeneration(), state: rebaseAs.state as JournalState, reason: '', epoch: 1, lastCheckpointAt: at, generationAt: at };
+        const changes: Partial<JournalHeader> = {
+          generation: newGeneration(),
+          state: rebaseAs.state as JournalState,
+          reason: '',
+          epoch: 1,
+          lastCheckpointAt: at,
+          generationAt: at,
+        };
         if (rebaseAs.state === 'clean') changes.imageMtimeNs = rebaseAs.imageMtimeNs;
         this.io.resetGeneration();
         await this.writeHeader(changes);
@@ -467,24 +537,71 @@ export class Journal {
    * history reaches past `base`, one chunk at a time on the serial queue, so commits go on.
    */
   async changedSince(base: number): Promise<PagedBitmap> {
-    if (!Number.isSafeInteger(base) || base < 0 || base >= this.header.epoch) {
-      throw new HistoryUnavailableError(`checkpoint ${base} does not exist (the last checkpoint is ${this.header.epoch - 1})`);
-    }
-    const generation = this.header.generation;
+    this.checkBase(base, this.header.epoch - 1);
     const out = new PagedBitmap(this.clusterCount);
     // Everything in memory is copied in this tick: a checkpoint or fold later cannot take it away.
     for (let p = 0; p < out.pageCount; p++) {
       const bits = this.cache.marked.page(p);
       if (bits) out.orPage(p, bits);
     }
-    for (const [p, u] of this.history.unfolded) if (u.epoch > base) out.orPage(p, u.bits);
+    return this.addClosedEpochs(out, base, Infinity);
+  }
+
+  /**
+   * Clusters written after checkpoint `base` and up to checkpoint `until` (base <= until, both
+   * closed epochs of the current generation). Every cluster written in between is in `changed`.
+   * The era pages keep each cluster's last closed epoch, not all of them: a cluster written again
+   * after `until`, in a page folded since, may hide a write in between, so it is listed as well
+   * (more, never less), and `uncertain` counts such clusters not otherwise known to have changed.
+   * Exact (uncertain 0) when `until` is the latest checkpoint.
+   */
+  async changedBetween(base: number, until: number): Promise<{ changed: PagedBitmap; uncertain: number }> {
+    this.checkBase(until, this.header.epoch - 1);
+    this.checkBase(base, this.header.epoch - 1);
+    if (base > until) throw new RangeError(`checkpoint ${base} is after checkpoint ${until}`);
+    const changed = new PagedBitmap(this.clusterCount);
+    if (base === until) return { changed, uncertain: 0 };
+    const later = new PagedBitmap(this.clusterCount);
+    await this.addClosedEpochs(changed, base, until, later);
+    let uncertain = 0;
+    for (const run of later.runs()) {
+      for (let c = run.start; c < run.start + run.count; c++) if (!changed.test(c)) uncertain++;
+      changed.setRange(run.start, run.start + run.count - 1);
+    }
+    return { changed, uncertain };
+  }
+
+  private checkBase(base: number, newest: number): void {
+    if (!Number.isSafeInteger(base) || base < 0 || base > newest) {
+      throw new HistoryUnavailableError(`checkpoint ${base} does not exist (the last checkpoint is ${this.header.epoch - 1})`);
+    }
+  }
+
+  /**
+   * Adds the closed epochs' clusters to `out`: unfolded pages of an epoch in (base, until], and
+   * every cluster whose era is in (base, until]; a cluster whose era is after `until` (or in a
+   * damaged page of a later epoch, which stands for an era) goes to `later`, or to `out` when
+   * there is none (changedSince: "up to now"). The unfolded pages are copied in the caller's tick,
+   * so a fold meanwhile cannot take them away.
+   */
+  private async addClosedEpochs(out: PagedBitmap, base: number, until: number, later: PagedBitmap = out): Promise<PagedBitmap> {
+    const generation = this.header.generation;
+    for (const [p, u] of this.history.unfolded) {
+      if (u.epoch <= base) continue;
+      if (u.epoch <= until) out.orPage(p, u.bits);
+      else if (u.hidesOlder) later.orPage(p, u.bits);
+    }
     const toRead = this.history.pagesFoldedAbove(base);
     const CHUNK = 8;
     for (let i = 0; i < toRead.length; i += CHUNK) {
       const chunk = toRead.slice(i, i + CHUNK);
       await this.enqueue(async () => {
         if (this.header.generation !== generation) throw new HistoryUnavailableError('the history was reset while it was being read');
-        for (const p of chunk) addErasAbove(out, p, await this.history.readEras(p, generation), base);
+        for (const p of chunk) {
+          const eras = await this.history.readEras(p, generation);
+          addErasAbove(out, p, eras, base, until);
+          if (later !== out) addErasAbove(later, p, eras, until);
+        }
       });
     }
     if (this.header.generation !== generation) throw new HistoryUnavailableError('the history was reset while it was being read');
@@ -554,6 +671,7 @@ export class Journal {
     // The snapshot is taken before the first await: everything marked until now is in it.
     const snaps = this.cache.takeSnapshot(this.header.generation, this.header.epoch);
     if (snaps.length === 0 && !(sync && this.unsyncedPages.size > 0)) return;
+    let syncing = sync;
     try {
       if (this.closed) throw new JournalClosedError();
       // History before the page: a page holding a closed epoch's bits is folded, and the fold is
@@ -569,10 +687,17 @@ export class Journal {
       // Wait for every write to settle before failing: a write still in flight must not land after
       // the retry of its page by the next commit (it would roll the page back on disk).
       const writes = await Promise.allSettled(snaps.map((s) => this.io.write(s.bytes, pageOffset(s.index))));
-      writes.forEach((w, i) => { if (w.status === 'fulfilled') this.pageWritten(snaps[i]!.index); });
+      writes.forEach((w, i) => {
+        if (w.status === 'fulfilled') this.pageWritten(snaps[i]!.index);
+      });
       const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
       if (failed) throw failed.reason;
-      if (sync) await this.datasync();
+      // A page written for the first time in the generation is not acknowledged until the header
+      // counts it (the fdatasync below writes that header): in ordered mode too, or a page zeroed
+      // after a daemon's death could not be told from one never written. Once per page per
+      // generation, so ordered mode keeps its unsynced commits for every rewrite.
+      syncing = sync || this.io.hasUndurablePages();
+      if (syncing) await this.datasync();
     } catch (e) {
       this.cache.commitFailed(snaps);
       this.stats.failedCommits++;
@@ -585,7 +710,7 @@ export class Journal {
     this.stats.commits++;
     this.stats.pagesWritten += snaps.length;
     this.stats.lastCommitAt = Date.now();
-    if (sync) this.stats.syncs++;
+    if (syncing) this.stats.syncs++;
   }
 
   private pageWritten(index: number): void {
@@ -628,10 +753,12 @@ export class Journal {
     this.cache.redirty(pages);
     const at = Date.now();
     this.loss = { generation: this.header.generation, at, pages };
-    const copies = [...pages].sort((a, b) => a - b).flatMap((index) => {
-      const bits = this.cache.marked.page(index);
-      return bits ? [{ index, bits: new Uint8Array(bits) }] : [];
-    });
+    const copies = [...pages]
+      .sort((a, b) => a - b)
+      .flatMap((index) => {
+        const bits = this.cache.marked.page(index);
+        return bits ? [{ index, bits: new Uint8Array(bits) }] : [];
+      });
     try {
       await this.guard.lost({
         generation: this.header.generation,
@@ -671,7 +798,14 @@ export class Journal {
     // Any header write upgrades a version 1 or 2 journal: its pages read as epoch 1 (version 1),
     // its size is made full, and its page counts start from what the load found.
     const counts = { bitmapPagesWritten: this.io.durable.bitmapPages, eraIndexPagesWritten: this.io.durable.eraIndexPages };
-    const next: JournalHeader = { ...this.header, ...changes, ...counts, version: FORMAT_VERSION, sequence: this.header.sequence + 1n, updatedAt: Date.now() };
+    const next: JournalHeader = {
+      ...this.header,
+      ...changes,
+      ...counts,
+      version: FORMAT_VERSION,
+      sequence: this.header.sequence + 1n,
+      updatedAt: Date.now(),
+    };
     if (next.state !== 'untrusted') next.reason = changes.reason ?? '';
     try {
       if (this.closed) throw new JournalClosedError();
@@ -687,6 +821,11 @@ export class Journal {
       throw e;
     }
     this.header = next;
+    // Untrusted is one-way: written to one slot only, the loss of that slot (a bad sector) would
+    // bring back the older header, trusted. So the first header that says untrusted is written
+    // to the other slot too; a failure of that second write leaves what the first made durable.
+    this.untrustedSlots = next.state === 'untrusted' ? this.untrustedSlots + 1 : 0;
+    if (this.untrustedSlots === 1) await this.writeHeader({}).catch(() => {});
   }
 
   /**
@@ -719,7 +858,6 @@ export class Journal {
 }
 
 export function describeError(e: unknown): JournalError {
-  const err = e as NodeJS.ErrnoException;
-  return { code: typeof err?.code === 'string' ? err.code : 'EIO', message: String(err?.message ?? e), at: Date.now() };
+  return { code: errnoNameOf(e), message: messageOf(e), at: Date.now() };
 }
 

@@ -68,7 +68,13 @@ async function orderedFacts(h: Readonly<JournalHeader>, bootId: string, file: Fi
 }
 
 /** Judges a loaded journal and merges the bits of a durability record the verdict counts on. */
-async function judge(journal: Journal, report: LoadReport, bootId: string, image: ImageState | null, file: FileJournalIo): Promise<Verdict> {
+async function judge(
+  journal: Journal,
+  report: LoadReport,
+  bootId: string,
+  image: ImageState | null,
+  file: FileJournalIo,
+): Promise<Verdict> {
   const h = journal.headerSnapshot();
   const verdict = assessJournal(h, report, bootId, image, await orderedFacts(h, bootId, file));
   if (verdict.merge) journal.mergeLostPages(verdict.merge.record.pages);
@@ -148,7 +154,11 @@ export async function openJournalForMount(params: {
   const fresh = async (file: FileJournalIo, { io, faults }: { io: JournalIo; faults: FaultInjectingIo | null }): Promise<OpenedJournal> => {
     let journal: Journal;
     try {
-      journal = await Journal.create(io, { imageSize: image.size, clusterSize: params.clusterSize ?? DEFAULT_CLUSTER_SIZE, imagePath: image.path });
+      journal = await Journal.create(io, {
+        imageSize: image.size,
+        clusterSize: params.clusterSize ?? DEFAULT_CLUSTER_SIZE,
+        imagePath: image.path,
+      });
     } catch (e) {
       throw fsError('cannot create journal', path, e);
     }
@@ -263,12 +273,25 @@ async function lookUpRecordedImage(imagePath: string, lookImage: ImageLookup): P
  * Reads a journal without changing it (or, with `writable`, for an offline checkpoint: nothing is
  * written until the caller asks); the caller closes it with abandon().
  */
-export async function openJournalOffline(path: string, lookImage: ImageLookup, writable = false): Promise<OfflineJournal & { image: ImageState | null }> {
+export async function openJournalOffline(
+  path: string,
+  lookImage: ImageLookup,
+  writable = false,
+): Promise<OfflineJournal & { image: ImageState | null }> {
   const io = await openIo(path, false, !writable);
   const lock = await io.lock(writable);
+  const bootId = await currentBootId();
+  // The image is looked up (a child process) while the pages are read, unless the journal is in
+  // use and the lookup would be wasted.
+  let lookup: Promise<{ facts: ImageState | null; note?: string }> | null = null;
+  const startLookup = (h: Readonly<JournalHeader>) => {
+    if (lock === 'busy' || (typeof lock === 'object' && holderOf(h, bootId) !== 0)) return;
+    lookup = lookUpRecordedImage(h.imagePath, lookImage);
+    lookup.catch(() => {}); // awaited below; a load that fails first leaves it unobserved
+  };
   let loaded;
   try {
-    loaded = await Journal.load(io);
+    loaded = await Journal.load(io, startLookup);
   } catch (e) {
     await io.close().catch(() => {});
     if (e instanceof JournalFormatError) throw new ErrnoError('EINVAL', describeFormatError(path, e));
@@ -276,22 +299,29 @@ export async function openJournalOffline(path: string, lookImage: ImageLookup, w
   }
   const { journal, report } = loaded;
   const h = journal.headerSnapshot();
-  const bootId = await currentBootId();
   const holder = holderOf(h, bootId);
   // Without a lock, the header's word is all there is: a daemon alive on this boot that left it active.
   const inUse = lock === 'busy' || (typeof lock === 'object' && holder !== 0 && holder !== process.pid);
   if (inUse) {
     const who = holder ? `trackfs pid ${holder}` : 'locked by another process';
-    const verdict: Verdict = h.state === 'untrusted'
-      ? { trusted: false, reason: h.reason, newlyUntrusted: false, crashed: false, events: [] }
-      : { trusted: true, reason: '', newlyUntrusted: false, crashed: false, events: [`journal is live (${who}); ask the mountpoint for the current view`] };
+    const verdict: Verdict =
+      h.state === 'untrusted'
+        ? { trusted: false, reason: h.reason, newlyUntrusted: false, crashed: false, events: [] }
+        : {
+            trusted: true,
+            reason: '',
+            newlyUntrusted: false,
+            crashed: false,
+            events: [`journal is live (${who}); ask the mountpoint for the current view`],
+          };
     return { journal, verdict, inUse: true, liveOwner: holder, image: null };
   }
-  const { facts, note } = await lookUpRecordedImage(h.imagePath, lookImage);
+  const { facts, note } = await (lookup ?? lookUpRecordedImage(h.imagePath, lookImage));
   const usable = facts && (facts.isBlockDevice || facts.size === h.imageSize) ? facts : null;
   const verdict = await judge(journal, report, bootId, usable, io);
   if (note) verdict.events.push(note);
-  else if (facts && !usable) verdict.events.push(`image ${printable(h.imagePath)} now has ${facts.size} bytes, the journal is for ${h.imageSize}: not checked`);
+  else if (facts && !usable)
+    verdict.events.push(`image ${printable(h.imagePath)} now has ${facts.size} bytes, the journal is for ${h.imageSize}: not checked`);
   if (typeof lock === 'object') verdict.events.push(lockUnavailable(lock.unsupported));
   return { journal, verdict, inUse: false, liveOwner: 0, image: usable };
 }

@@ -12,8 +12,9 @@
  * After each successful fdatasync, `afterSync` runs before the caller continues: the journal then
  * writes a header if the durable counts went past the header's, so a commit is acknowledged only
  * once the header counts its pages. The count grows when a page is written for the first time in
- * a generation, so that header write happens at most once per page per generation. Header writes
- * do not go through here (they would recurse); they read `durable`.
+ * a generation, so that header write happens at most once per page per generation; and the commit
+ * path asks `hasUndurablePages` to sync such a commit even in ordered mode. Header writes do not
+ * go through here (they would recurse); they read `durable`.
  *
  * Era pages are not counted: an era index entry says which era pages must exist (history.ts).
  */

@@ -113,7 +113,13 @@ function judgeOrderedCrash(header: Readonly<JournalHeader>, facts: OrderedFacts,
   return { trusted: true, reason: '', newlyUntrusted: false };
 }
 
-export function assessJournal(header: Readonly<JournalHeader>, report: LoadReport, currentBootId: string, image: ImageState | null, ordered: OrderedFacts | null = null): Verdict {
+export function assessJournal(
+  header: Readonly<JournalHeader>,
+  report: LoadReport,
+  currentBootId: string,
+  image: ImageState | null,
+  ordered: OrderedFacts | null = null,
+): Verdict {
   const events: string[] = [];
   for (const slot of report.damagedHeaderSlots) events.push(`header slot ${slot} did not verify (torn write); the other slot was used`);
   const torn = report.damagedPages.length;

@@ -22,7 +22,7 @@ import { ChangeTracker, UntrackedWrites, type WriteTracker } from '../tracker/tr
 import { ImageFile, majorMinor, type ImageFacts } from '../volume/image.js';
 import type { Volume } from '../volume/volume.js';
 import type { ErrnoName } from '../util/errno.js';
-import { fuseErr } from '../util/errno.js';
+import { ErrnoError, fuseErr, messageOf } from '../util/errno.js';
 import { fsError } from '../util/fs-errors.js';
 import type { Logger } from '../util/logger.js';
 import { formatSizeShort } from '../util/size.js';
@@ -81,6 +81,11 @@ export class BackingOwner {
   #queue: Promise<unknown> = Promise.resolve();
   /** Release steps that timed out: their calls may never return, so exit must not wait for them. */
   #stuckCalls = 0;
+  /**
+   * The image of the last release while a native call stuck on it kept the module bound: kept
+   * open (and locked) until the module lets go, so that the lock can then be given up at once.
+   */
+  #heldByStuckCall: ImageFile | null = null;
 
   constructor(
     private readonly config: BackingConfig,
@@ -125,7 +130,13 @@ export class BackingOwner {
     if (image.lockProblem) this.events.note(image.lockProblem);
     let opened: OpenedJournal;
     try {
-      opened = await openJournalForMount({ path: c.journal, image: facts, clusterSize: opts.clusterSize, resetJournal: opts.resetJournal, readOnly: c.readOnly });
+      opened = await openJournalForMount({
+        path: c.journal,
+        image: facts,
+        clusterSize: opts.clusterSize,
+        resetJournal: opts.resetJournal,
+        readOnly: c.readOnly,
+      });
     } catch (e) {
       await image.close().catch(() => {});
       throw e;
@@ -141,14 +152,31 @@ export class BackingOwner {
         await journal.markUntrusted(verdict.reason).catch((e: unknown) => { throw fsError('cannot write journal', c.journal, e); });
       }
       if (!c.readOnly) {
-        await journal.activate({ durability: c.durability, bootId: opened.bootId, pid: process.pid, imagePath: facts.path, fsIdentity: opened.fsIdentity })
-          .catch((e: unknown) => { throw fsError('cannot write journal', c.journal, e); });
+        await journal
+          .activate({
+            durability: c.durability,
+            bootId: opened.bootId,
+            pid: process.pid,
+            imagePath: facts.path,
+            fsIdentity: opened.fsIdentity,
+          })
+          .catch((e: unknown) => {
+            throw fsError('cannot write journal', c.journal, e);
+          });
         await this.durability.activated(journal.generation);
         if (c.durability === 'ordered') journal.startAutoSync(TIMEOUTS.orderedSyncMs, (e) => this.events.journalFailed(e));
       }
-      const tracker: WriteTracker = c.trackingOff ? new UntrackedWrites() : new ChangeTracker(journal, c.markAhead, this.volume.streamFollower);
+      const tracker: WriteTracker = c.trackingOff
+        ? new UntrackedWrites()
+        : new ChangeTracker(journal, c.markAhead, this.volume.streamFollower);
       this.#current = { facts, image, opened };
-      this.volume.attach({ image, tracker, recorded: journal, clusterSize: journal.clusterSize, markAhead: c.trackingOff ? 0 : c.markAhead });
+      this.volume.attach({
+        image,
+        tracker,
+        recorded: journal,
+        clusterSize: journal.clusterSize,
+        markAhead: c.trackingOff ? 0 : c.markAhead,
+      });
     } catch (e) {
       await opened.journal.abandon();
       await image.close().catch(() => {});
@@ -202,8 +230,13 @@ export class BackingOwner {
     if (!this.volume.detach()) {
       this.#stuckCalls++;
       steps.errors.push('a native call is stuck on the image: the module keeps its own descriptor of it until the call returns');
+      this.#heldByStuckCall = b.image;
+    } else {
+      // The module's duplicate descriptor closes on its own thread: let go of the lock now, so a
+      // resume right after this finds the image free.
+      b.image.releaseLock();
+      await steps.run('image close', () => b.image.close(), TIMEOUTS.releaseStepMs);
     }
-    await steps.run('image close', () => b.image.close(), TIMEOUTS.releaseStepMs);
     this.#stuckCalls += steps.timedOut;
     this.#lastRelease = { identity: b.facts.identity, generation: j.generation, clean };
     this.#lastView = viewOf(j);
@@ -212,13 +245,47 @@ export class BackingOwner {
     return { clean, errors: steps.errors };
   }
 
-  /** After a failed start: nothing was served, so what the journal header says is still true. */
-  async abandon(): Promise<void> {
+  /**
+   * Before a resume: lets go of the image that a native call stuck at the last release still held,
+   * or refuses (EBUSY) while the call has not returned. Run it through serialize().
+   */
+  letGoOfStuckImage(): void {
+    const held = this.#heldByStuckCall;
+    if (!held) return;
+    if (!this.volume.detach()) {
+      throw new ErrnoError('EBUSY', `cannot resume: a native call on ${held.facts.path} has not returned since the release (the device does not answer), and this mount holds the image until it does; try again once the device answers, or unmount`);
+    }
+    this.#heldByStuckCall = null;
+    held.releaseLock();
+    // Not waited for: the resume needs the lock, not the close, and a close may flush to the device.
+    held.close().catch((e: unknown) => this.log.warn({ err: e }, `closing the image a stuck native call held: ${messageOf(e)}`));
+    this.log.info({ image: held.facts.path }, 'the native call stuck on the image returned: its handle is closed');
+  }
+
+  /**
+   * After a failed start (the FUSE mount refused, say): nothing was served, so the image is as the
+   * activation found it. The journal is closed clean with the image's mtime, as a release does, so
+   * that the failed start does not read later as a daemon that died (an ordered journal left active
+   * across a reboot is untrusted). If that cannot be done it stays active, and the next mount
+   * applies the crash rules to it.
+   */
+  async closeUnserved(): Promise<void> {
     const b = this.#current;
     if (!b) return;
     this.#current = null;
-    this.volume.detach();
-    await b.opened.journal.abandon();
+    const detached = this.volume.detach();
+    const j = b.opened.journal;
+    if (!this.config.readOnly) {
+      try {
+        const imageMtimeNs = await b.image.mtimeNs();
+        await j.close({ imageMtimeNs });
+        this.log.info({ journal: this.config.journal }, 'journal closed clean: the mount failed before it served anything');
+      } catch (e) {
+        this.log.warn({ err: e }, `journal left active after the failed mount: ${messageOf(e)}`);
+      }
+    }
+    if (!j.isClosed) await j.abandon();
+    if (detached) b.image.releaseLock();
     await b.image.close().catch(() => {});
   }
 }

@@ -27,7 +27,13 @@ async function sectorsWritten(majorMinor: string): Promise<number | null> {
  * without a sector written, or after `capMs` in all. A device whose progress cannot be read (a
  * FUSE or network file system) gets `stallMs` in all.
  */
-export function whileProgressing<T>(p: Promise<T>, device: string, what: string, limits: { stallMs: number; capMs: number }, onProgress: () => void): Promise<T> {
+export function whileProgressing<T>(
+  p: Promise<T>,
+  device: string,
+  what: string,
+  limits: { stallMs: number; capMs: number },
+  onProgress: () => void,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const started = Date.now();
     let lastChange = started;
@@ -50,7 +56,16 @@ export function whileProgressing<T>(p: Promise<T>, device: string, what: string,
         }
       });
     }, 250);
-    p.then((v) => { clearInterval(timer); resolve(v); }, (e: unknown) => { clearInterval(timer); reject(e); });
+    p.then(
+      (v) => {
+        clearInterval(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearInterval(timer);
+        reject(e);
+      },
+    );
   });
 }
 

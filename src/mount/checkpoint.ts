@@ -15,7 +15,11 @@ export interface WriteGate {
   whenWritesDrained(limitMs: number): Promise<void>;
 }
 
-export async function closeEpoch(volume: WriteGate, checkpoint: () => Promise<CheckpointResult>, drainLimitMs: number): Promise<CheckpointResult> {
+export async function closeEpoch(
+  volume: WriteGate,
+  checkpoint: () => Promise<CheckpointResult>,
+  drainLimitMs: number,
+): Promise<CheckpointResult> {
   volume.pauseWrites();
   try {
     // Native writes included: a checkpoint whose writes in flight did not finish fails here,

@@ -12,18 +12,18 @@
  * and each sees what the other left.
  */
 import { unlink } from 'node:fs/promises';
-import { changesSince, type ChangeList } from '../journal/changes.js';
-import type { CheckpointReply, EjectReply, FaultOp, MountStatus, ResumeReply, ShutdownSummary } from '../control/protocol.js';
+import type { CheckpointReply, EjectReply, MountStatus, ResumeReply, ShutdownSummary } from '../control/protocol.js';
 import { checkpointReply as replyOf } from '../control/replies.js';
 import { ControlServer, type ReplyContext } from '../control/server.js';
-import { buildFuseOps, VOLUME_NAME } from '../fuse/adapter.js';
-import { createFastPath, fastPathStatus, libfuseMismatch } from '../native/fastpath.js';
+import { VOLUME_NAME } from '../fuse/adapter.js';
+import { createFastPath, fastPathStatus } from '../native/fastpath.js';
 import { NativePath } from '../volume/native-path.js';
 import { whenFuseConnectionClosed } from '../fuse/connection.js';
-import { mountFuse, type FuseHandle } from '../fuse/mount.js';
-import { inspectImage, type ImageFacts } from '../volume/image.js';
+import type { FuseHandle } from '../fuse/mount.js';
+import { requireFuse, requireFuseAccess } from '../fuse/availability.js';
+import { inspectImage, type ImageFacts, type ImageFile } from '../volume/image.js';
 import { Volume } from '../volume/volume.js';
-import { ErrnoError, errnoNameOf, fuseErr, messageOf } from '../util/errno.js';
+import { ErrnoError, fuseErr, messageOf } from '../util/errno.js';
 import { flushLogs, type Logger } from '../util/logger.js';
 import { ensureRuntimeDir, mountPaths, type MountPaths } from '../util/runtime.js';
 import { sameFile } from '../util/same-file.js';
@@ -31,7 +31,9 @@ import { BackingOwner } from './backing.js';
 import { withTimeout, BoundedSteps } from './bounded.js';
 import type { MountConfig } from './config.js';
 import { controlHandlers } from './control.js';
-import { probeImage } from './device-probe.js';
+import { DeviceHealth } from './device-health.js';
+import { JournalRequests } from './journal-requests.js';
+import { serveVolume } from './serve-fuse.js';
 import { FailureLog } from './failures.js';
 import { DurabilityKeeper } from './durability.js';
 import { Lifecycle, type MountState } from './lifecycle.js';
@@ -84,6 +86,8 @@ export class MountDaemon {
   async start(): Promise<void> {
     const c = this.config;
     try {
+      // Before anything is opened: without FUSE the journal would be made active for nothing.
+      await requireFuse();
       this.#mountpoint = await checkMountpoint(c.mountpoint);
       const facts = await inspectImage(c.image);
       if (await sameFile(c.image, c.journal)) throw new ErrnoError('EINVAL', `journal ${c.journal} is the image itself`);
@@ -93,14 +97,20 @@ export class MountDaemon {
       const lockProblem = await lockMountpoint(paths.lock, this.#mountpoint);
       if (lockProblem) this.#failures.note(lockProblem);
       await checkMountpoint(c.mountpoint);
+      await requireFuseAccess({ allowOther: c.allowOther });
       const durability = new DurabilityKeeper(c.journal, this.log, (e) => this.#failures.note(e));
       if (c.durability === 'ordered' && !c.readOnly) durability.prepare();
 
       const fastPath = createFastPath();
+      const native = fastPath
+        ? { path: new NativePath(fastPath, `/${VOLUME_NAME}`, c.readOnly) }
+        : { path: null, reason: fastPathStatus().reason };
+      const currentImage = (): ImageFile | null => this.#backing?.current?.image ?? null;
+      const health = new DeviceHealth(this.#lifecycle, this.#failures, currentImage, (why) => this.#deviceGone(why), TIMEOUTS.probeMs);
       const volume = this.#volume = new Volume(facts.size, this.#lifecycle, {
         journalFailed: (e) => this.#journalFailed(e),
-        imageFailed: (e, op) => this.#imageFailed(e, op),
-      }, c.readOnly, fastPath ? { path: new NativePath(fastPath, `/${VOLUME_NAME}`, c.readOnly) } : { path: null, reason: fastPathStatus().reason });
+        imageFailed: (e, op) => health.imageFailed(e, op),
+      }, c.readOnly, native);
       const backing = this.#backing = new BackingOwner(c, volume, durability, this.log, {
         note: (e) => this.#failures.note(e),
         journalFailed: (e) => this.#journalFailed(e),
@@ -108,28 +118,22 @@ export class MountDaemon {
       });
       await backing.serialize(() => backing.attach(facts, { resetJournal: c.resetJournal, clusterSize: c.clusterSize }));
 
-      this.#control = await ControlServer.listen(paths.socket, controlHandlers(this), (e) => this.log.error({ err: e }, 'control socket error'));
-      const registration = { pid: process.pid, mountpoint: this.#mountpoint, image: facts.path, journal: c.journal, socket: paths.socket, logFile: c.logFile };
+      const requests = new JournalRequests(backing, this.#lifecycle, c.journal, this.log);
+      const handlers = controlHandlers(this, requests);
+      this.#control = await ControlServer.listen(paths.socket, handlers, (e) => this.log.error({ err: e }, 'control socket error'));
+      const registration = {
+        pid: process.pid,
+        mountpoint: this.#mountpoint,
+        image: facts.path,
+        journal: c.journal,
+        socket: paths.socket,
+        logFile: c.logFile,
+      };
       writePrivateFile(paths.info, `${JSON.stringify(registration)}\n`);
       this.#registered = true;
 
-      const ops = buildFuseOps(volume, { internalError: (op, e) => this.log.error({ err: e, op }, `INTERNAL ERROR in FUSE op ${op}`) }, facts.access);
-      const fuse = this.#fuse = await withTimeout(
-        mountFuse(ops, {
-          mountpoint: this.#mountpoint,
-          id: paths.id,
-          allowOther: c.allowOther,
-          readOnly: c.readOnly,
-          // Cached pages are kept across opens unless the volume's mtime moved (a write, a resume).
-          extraOptions: ['auto_cache', 'ac_attr_timeout=0'],
-          ...(fastPath ? { module: { options: fastPath.mountOptions, unusable: libfuseMismatch } } : {}),
-        }),
-        TIMEOUTS.mountInitMs,
-        'FUSE mount',
-      );
-      if (fuse.moduleRefused) volume.nativeRefused(`the native module could not be stacked (${fuse.moduleRefused})`);
-      const dp = volume.dataPath();
-      this.log.info({ dataPath: dp.path, reason: dp.reason }, dp.path === 'native' ? 'data path: native (reads and recorded rewrites served in C)' : `data path: javascript (${dp.reason})`);
+      const serve = { mountpoint: this.#mountpoint, id: paths.id, access: facts.access, allowOther: c.allowOther, readOnly: c.readOnly };
+      this.#fuse = await serveVolume(volume, { ...serve, fastPath, initLimitMs: TIMEOUTS.mountInitMs }, this.log);
       this.#lifecycle.moveTo('active', 'mounted');
       this.#sweep = setInterval(() => this.#expireStuck(), 1000);
       this.#sweep.unref();
@@ -165,7 +169,7 @@ export class MountDaemon {
     if (this.#fuse) await this.#fuse.unmount(true, TIMEOUTS.unmountMs).catch(() => {});
     if (this.#control) await this.#control.close().catch(() => {});
     if (this.#paths && this.#registered) await unlink(this.#paths.info).catch(() => {});
-    await this.#backing?.abandon();
+    await this.#backing?.closeUnserved();
   }
 
   /* ------------------------------------------------- eject, resume, removal ---- */
@@ -223,6 +227,8 @@ export class MountDaemon {
     lc.moveTo('resuming', 'resume requested');
     return backing.serialize(async () => {
       try {
+        // First: while a native call is stuck, the image's device may not even answer a stat.
+        backing.letGoOfStuckImage();
         const facts = await this.#sameBackingAsBefore();
         if (!lc.is('resuming')) throw this.#notNow('resume');
         await backing.attach(facts, { resetJournal: false, clusterSize: null });
@@ -244,10 +250,18 @@ export class MountDaemon {
     });
   }
 
-  /** The image as it is now, refused if it is not the file that was ejected. */
+  /**
+   * The image as it is now, refused if it is not the file that was ejected, or if it does not
+   * answer a stat in time (a stalled device: the resume then fails rather than hang, and the stat
+   * left behind counts as a stuck call).
+   */
   async #sameBackingAsBefore(): Promise<ImageFacts> {
     const before = this.#backing!.lastRelease;
-    const facts = await inspectImage(this.config.image);
+    const facts = await withTimeout(inspectImage(this.config.image), TIMEOUTS.resumeStatMs, 'stat').catch((e: unknown) => {
+      if (!(e instanceof ErrnoError && e.code === 'ETIMEDOUT')) throw e;
+      this.#backing!.noteStuckCalls(1);
+      throw new ErrnoError('ETIMEDOUT', `cannot resume: ${this.config.image} does not answer (a stat of it took over ${TIMEOUTS.resumeStatMs / 1000} s); try again once its device answers, or unmount`);
+    });
     if (before && facts.identity !== before.identity) {
       throw new ErrnoError('EINVAL', `cannot resume: ${this.config.image} is not the file that was ejected (it was replaced); unmount and mount again`);
     }
@@ -289,26 +303,6 @@ export class MountDaemon {
     this.#failures.journalFailed(e, this.#backing?.journal?.stats.commits ?? 0);
   }
 
-  /** Image I/O failed: a lost device takes the mount to `removed`; one failed request does not. */
-  #imageFailed(e: unknown, op: string): void {
-    const verdict = this.#failures.imageFailed(e, op);
-    if (verdict === 'device-gone') this.#deviceGone(`image ${op} failed with ${errnoNameOf(e)}: the device is gone`);
-    else if (verdict === 'probe' && this.#lifecycle.is('active')) void this.#probe(op);
-  }
-
-  async #probe(op: string): Promise<void> {
-    const b = this.#backing?.current;
-    if (!b) return;
-    const lc = this.#lifecycle;
-    lc.moveTo('probing', `image ${op} failed with EIO: checking that the device still answers`);
-    try {
-      await probeImage(b.image, TIMEOUTS.probeMs);
-      lc.finish('probing', 'active', 'the device answers: one request failed, the mount goes on');
-    } catch (e) {
-      if (lc.is('probing')) this.#deviceGone(`image ${op} failed with EIO and the device does not answer (${errnoNameOf(e)})`);
-    }
-  }
-
   #expireStuck(): void {
     const n = this.#volume?.expireStuck(TIMEOUTS.fuseOpMs / 1000) ?? 0;
     if (n === 0) return;
@@ -336,21 +330,7 @@ export class MountDaemon {
     });
   }
 
-  /* --------------------------------------------------- journal requests ---- */
-
-  changes(since: string | null): Promise<ChangeList> {
-    const j = this.#backing?.journal;
-    if (!j) return Promise.reject(this.#notNow('list changes', `; read the journal offline: trackfs changes ${this.config.journal}`));
-    const h = j.headerSnapshot();
-    return changesSince(j, since, { trusted: h.state !== 'untrusted', reason: h.reason });
-  }
-
-  async sync(): Promise<{ synced: true }> {
-    const j = this.#backing?.journal;
-    if (!this.#lifecycle.serving || !j) throw this.#notNow('sync');
-    await j.sync();
-    return { synced: true };
-  }
+  /* -------------------------------------------------------- checkpoints ---- */
 
   /**
    * Ends the current epoch with no write straddling it: new writes wait at the gate, writes in
@@ -385,16 +365,6 @@ export class MountDaemon {
         throw e;
       }
     });
-  }
-
-  /** Test hook (TRACKFS_TEST_HOOKS=1 only): make the journal's next calls of a kind fail. */
-  injectFault(io: FaultOp | 'none', code: string): { injected: FaultOp | 'none' } {
-    const faults = this.#backing?.current?.opened.faults;
-    if (!faults) throw new ErrnoError('EPERM', 'test hooks are disabled');
-    if (io === 'none') faults.clear();
-    else faults.inject(io, code);
-    this.log.warn({ io, code }, 'test hook: journal fault injection changed');
-    return { injected: io };
   }
 
   /* ------------------------------------------------------------ teardown ---- */

@@ -22,6 +22,8 @@ export const TIMEOUTS = {
   checkpointDrainMs: 10_000,
   /** After an image EIO, the probe read that tells a bad sector from a device that is gone. */
   probeMs: 3_000,
+  /** Resume: the image must answer a stat within this, or the resume fails (it stays ejected). */
+  resumeStatMs: 3_000,
   /** A non-lazy unmount waits this long for releases of descriptors closed just before it. */
   releaseGraceMs: 1_000,
   /** fusermount/umount may take this long (inside shutdownStepMs). */

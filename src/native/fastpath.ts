@@ -27,7 +27,16 @@ import { constants as osConstants } from 'node:os';
 /** The addon's raw `fastPath` object (native/src/fastpath-napi.c). */
 interface RawFastPath {
   create(onDrainSignal: () => void): { handle: object; id: number };
-  attach(h: object, fd: number, size: number, clusterSize: number, readOnly: boolean, path: string, markAhead: number, followAfter: number): number;
+  attach(
+    h: object,
+    fd: number,
+    size: number,
+    clusterSize: number,
+    readOnly: boolean,
+    path: string,
+    markAhead: number,
+    followAfter: number,
+  ): number;
   detach(h: object): number;
   setGates(h: object, read: boolean, write: boolean): number;
   armDrain(h: object, writesOnly: boolean): number;

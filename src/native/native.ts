@@ -12,6 +12,9 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   mountIdOf(fd: number): { kind: 'unique' | 'reused' | 'none'; id: string } | number;
   lockFile(fd: number, exclusive: boolean): number;
+  unlockFile(fd: number): number;
+  /** 1: pid's process group is the foreground group of our terminal; 0: it is not; below 0: no terminal, or no such process. */
+  inTerminalForeground(pid: number): number;
 }
 
 // dist/src/native/native.js -> <package>/native/build/Release/

@@ -62,12 +62,16 @@ export async function offlineStatus(path: string): Promise<JournalStatus> {
   }
 }
 
-export async function offlineChanges(path: string, since: string | null): Promise<ChangeStream> {
+/** The changes of a journal file, and the image its header names (as written there: unchecked). */
+export async function offlineChanges(
+  path: string, since: string | null, until: string | null = null,
+): Promise<ChangeStream & { imagePath: string }> {
   const { journal, verdict } = await open(path);
   try {
-    const list = await changesSince(journal, since, verdict);
+    const list = await changesSince(journal, since, verdict, until);
     // The batches are made from a snapshot of the bitmap: they outlive the journal's file.
-    return { summary: list.summary, batches: list.batches() };
+    const imagePath = journal.headerSnapshot().imagePath;
+    return { summary: list.summary, batches: list.batches(), countClusters: list.countClusters, imagePath };
   } finally {
     await journal.abandon();
   }

@@ -60,7 +60,11 @@ export class ChangeTracker implements WriteTracker {
    * up to markAhead bytes per stream listed as changed that the stream then never wrote (a backup
    * copies them needlessly; nothing is ever missed).
    */
-  constructor(private readonly journal: Journal, private readonly markAhead = 0, private readonly follow: StreamFollower = localStreamFollower()) {}
+  constructor(
+    private readonly journal: Journal,
+    private readonly markAhead = 0,
+    private readonly follow: StreamFollower = localStreamFollower(),
+  ) {}
 
   beforeWrite(offset: number, length: number): Promise<void> | null {
     const cs = this.journal.clusterSize;

@@ -34,7 +34,8 @@ export class ErrnoError extends Error {
   }
 }
 
-function isErrnoName(code: unknown): code is ErrnoName {
+/** Whether `code` names an errno of this platform. */
+export function isErrnoName(code: unknown): code is ErrnoName {
   return typeof code === 'string' && code in ERRNO;
 }
 

@@ -56,3 +56,14 @@ export async function lockDescriptor(fd: number, exclusive: boolean): Promise<Lo
   if (process.platform !== 'linux') return { unsupported: 'no native addon (flock(2) is not reachable from Node.js without it)' };
   return lockWithFlockCommand(fd, exclusive);
 }
+
+/**
+ * Releases the lock of `fd` now, for the open file description and every descriptor sharing it:
+ * the native data path holds a duplicate of the image's descriptor and closes it on a thread of
+ * its own, so closing `fd` alone can leave the lock held for a moment after an eject, and a resume
+ * right then would find its own image "in use by another trackfs mount". Without the addon there
+ * is no duplicate and closing `fd` releases the lock; nothing to do then.
+ */
+export function unlockDescriptor(fd: number): void {
+  native()?.unlockFile(fd);
+}

@@ -3,7 +3,7 @@
  * and the problem in words ("no space left on its file system"), never Node.js's raw
  * "ENOSPC: no space left on device, write". The errno name stays on the error for errno mapping.
  */
-import { ErrnoError, type ErrnoName } from './errno.js';
+import { ErrnoError, isErrnoName, type ErrnoName } from './errno.js';
 
 const WORDS: Record<string, string> = {
   ENOENT: 'it does not exist',
@@ -38,7 +38,6 @@ export function inWords(code: string | undefined): string {
   return code ? WORDS[code] ?? code : 'unknown error';
 }
 
-const KNOWN: ReadonlySet<string> = new Set<ErrnoName>(['EIO', 'ENODEV', 'ENOSPC', 'EROFS', 'EPERM', 'EINVAL', 'ENOENT', 'EBUSY', 'EACCES', 'EISDIR', 'ENOTDIR', 'EBADF', 'ENOSYS', 'ENXIO', 'ENOTCONN', 'ESTALE', 'ETIMEDOUT', 'EEXIST', 'ENOTEMPTY', 'ESRCH']);
 
 /**
  * `${doing} ${path}: ${problem}` as an ErrnoError (e.g. "cannot create journal /x: no space left
@@ -50,8 +49,10 @@ export function fsError(doing: string, path: string, e: unknown): ErrnoError {
   return new ErrnoError(errnoNameFor(code), `${doing} ${path}: ${code ? inWords(code) : (e as Error)?.message ?? String(e)}`);
 }
 
+/** The errno an error is reported with: its own where it has one (a full quota counts as full). */
 function errnoNameFor(code: string | undefined): ErrnoName {
-  return (code && KNOWN.has(code) ? code : code === 'EDQUOT' ? 'ENOSPC' : 'EIO') as ErrnoName;
+  if (code === 'EDQUOT') return 'ENOSPC';
+  return isErrnoName(code) ? code : 'EIO';
 }
 
 /**

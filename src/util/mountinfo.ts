@@ -10,6 +10,8 @@ export interface MountEntry {
   fsType: string;
   source: string;
   majorMinor: string;
+  /** A FUSE mount's owner (the user_id= super option), when the entry has one. */
+  userId?: number;
 }
 
 function unescapeMountField(s: string): string {
@@ -25,11 +27,13 @@ export function parseMountinfo(text: string): MountEntry[] {
     const left = line.slice(0, sep).split(' ');
     const right = line.slice(sep + 3).split(' ');
     if (left.length < 5 || right.length < 2) continue;
+    const owner = /(?:^|,)user_id=(\d+)(?:,|$)/.exec(right[2] ?? '');
     out.push({
       majorMinor: left[2]!,
       mountPoint: unescapeMountField(left[4]!),
       fsType: unescapeMountField(right[0]!),
       source: unescapeMountField(right[1]!),
+      ...(owner ? { userId: Number(owner[1]) } : {}),
     });
   }
   return out;

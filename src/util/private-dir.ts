@@ -40,16 +40,20 @@ function describe(st: Stats): string {
  * Checks that no other user can replace `dir` or anything above it: every ancestor is owned by
  * root or by us, and is not writable by group or others unless it is sticky (/tmp).
  */
+/** Refuses `ancestor` of `realDir` when another user could replace what lies below it. */
+function checkAncestor(realDir: string, ancestor: string, st: Stats, uid: number): void {
+  const ownerOk = st.uid === 0 || st.uid === uid;
+  const writableByOthers = (st.mode & 0o022) !== 0 && (st.mode & STICKY) === 0;
+  if (ownerOk && !writableByOthers) return;
+  const why = ownerOk ? 'writable by others and not sticky' : 'owned by another user';
+  throw new ErrnoError('EACCES', `${realDir} cannot be made private: another user can replace it, because ${ancestor} (${describe(st)}) is ${why}; use another directory`);
+}
+
 function checkAncestors(realDir: string, uid: number): void {
   let p = dirname(realDir);
   const root = parse(realDir).root;
   for (;;) {
-    const st = lstatSync(p);
-    const ownerOk = st.uid === 0 || st.uid === uid;
-    const writableByOthers = (st.mode & 0o022) !== 0 && (st.mode & STICKY) === 0;
-    if (!ownerOk || writableByOthers) {
-      throw new ErrnoError('EACCES', `${realDir} cannot be made private: another user can replace it, because ${p} (${describe(st)}) is ${ownerOk ? 'writable by others and not sticky' : 'owned by another user'}; use another directory`);
-    }
+    checkAncestor(realDir, p, lstatSync(p), uid);
     if (p === root) return;
     p = dirname(p);
   }
@@ -119,12 +123,7 @@ async function checkAncestorsAsync(realDir: string, uid: number): Promise<void> 
   let p = dirname(realDir);
   const root = parse(realDir).root;
   for (;;) {
-    const st = await lstatAsync(p);
-    const ownerOk = st.uid === 0 || st.uid === uid;
-    const writableByOthers = (st.mode & 0o022) !== 0 && (st.mode & STICKY) === 0;
-    if (!ownerOk || writableByOthers) {
-      throw new ErrnoError('EACCES', `${realDir} cannot be made private: another user can replace it, because ${p} (${describe(st)}) is ${ownerOk ? 'writable by others and not sticky' : 'owned by another user'}; use another directory`);
-    }
+    checkAncestor(realDir, p, await lstatAsync(p), uid);
     if (p === root) return;
     p = dirname(p);
   }

@@ -7,7 +7,7 @@ import { close, fdatasync, fstat, open, read, write, constants as fsConstants, t
 import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ErrnoError } from '../util/errno.js';
-import { lockDescriptor } from '../util/file-lock.js';
+import { lockDescriptor, unlockDescriptor } from '../util/file-lock.js';
 import { fsError, unreachable } from '../util/fs-errors.js';
 
 export interface ImageFacts {
@@ -65,12 +65,28 @@ export async function inspectImage(path: string): Promise<ImageFacts> {
   }
   if (st.isFile()) {
     if (st.size === 0n) throw new ErrnoError('EINVAL', `image ${path} is empty`);
-    return { path, size: Number(st.size), isBlockDevice: false, mtimeNs: st.mtimeNs, identity: identityOf(st), hostDevice: majorMinor(st.dev), access: accessOf(st) };
+    return {
+      path,
+      size: Number(st.size),
+      isBlockDevice: false,
+      mtimeNs: st.mtimeNs,
+      identity: identityOf(st),
+      hostDevice: majorMinor(st.dev),
+      access: accessOf(st),
+    };
   }
   if (st.isBlockDevice()) {
     const size = await blockDeviceSize(Number(st.rdev), path);
     if (size === 0) throw new ErrnoError('EINVAL', `block device ${path} has size 0 (no medium?)`);
-    return { path, size, isBlockDevice: true, mtimeNs: 0n, identity: identityOf(st), hostDevice: majorMinor(st.rdev), access: accessOf(st) };
+    return {
+      path,
+      size,
+      isBlockDevice: true,
+      mtimeNs: 0n,
+      identity: identityOf(st),
+      hostDevice: majorMinor(st.rdev),
+      access: accessOf(st),
+    };
   }
   throw new ErrnoError('EINVAL', `image ${path} is not a regular file or a block device`);
 }
@@ -94,8 +110,9 @@ export class ImageFile {
   /**
    * Opens the image and locks it for as long as it is open: exclusively for a read-write mount, so
    * that no second mount (with another journal, which would miss this one's writes) can open it;
-   * shared for a read-only one. The lock goes with the descriptor: a resume after an eject takes
-   * it again, and fails if another mount took the image meanwhile.
+   * shared for a read-only one. The lock goes with the descriptor (and is given up explicitly
+   * at a release, see releaseLock): a resume after an eject takes it again, and fails if another
+   * mount took the image meanwhile.
    */
   static async open(facts: ImageFacts, readOnly: boolean): Promise<ImageFile> {
     const fd = await ImageFile.openDescriptor(facts, readOnly);
@@ -167,6 +184,15 @@ export class ImageFile {
   async mtimeNs(): Promise<bigint> {
     if (this.facts.isBlockDevice) return 0n;
     return (await fstatAsync(this.fd, { bigint: true })).mtimeNs;
+  }
+
+  /**
+   * Gives up the image's lock before close(), when no one may still write through a duplicate of
+   * the descriptor (the native path has let go: see unlockDescriptor). Not otherwise: a native call
+   * stuck on the image keeps the image locked until it returns.
+   */
+  releaseLock(): void {
+    if (!this.closed) unlockDescriptor(this.fd);
   }
 
   async close(): Promise<void> {

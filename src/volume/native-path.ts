@@ -49,7 +49,14 @@ export class NativePath {
   bind(p: NativeBindingParams): void {
     if (this.#bound) return;
     try {
-      this.fp.attach({ fd: p.fd, size: p.size, clusterSize: p.clusterSize, readOnly: p.readOnly, path: this.volumePath, markAhead: { bytes: p.markAhead, after: MARK_AHEAD_AFTER } });
+      this.fp.attach({
+        fd: p.fd,
+        size: p.size,
+        clusterSize: p.clusterSize,
+        readOnly: p.readOnly,
+        path: this.volumePath,
+        markAhead: { bytes: p.markAhead, after: MARK_AHEAD_AFTER },
+      });
       this.#bound = true;
       this.#off = null;
     } catch (e) {

@@ -139,7 +139,13 @@ export class Volume {
     this.mtimeMs = Date.now();
     const native = this.native.path;
     if (native) {
-      native.bind({ fd: backing.image.fd, size: this.size, clusterSize: backing.clusterSize, readOnly: this.readOnly, markAhead: backing.markAhead });
+      native.bind({
+        fd: backing.image.fd,
+        size: this.size,
+        clusterSize: backing.clusterSize,
+        readOnly: this.readOnly,
+        markAhead: backing.markAhead,
+      });
       backing.recorded.shareRecorded(native.recorded);
     }
     this.refreshGates();

@@ -169,3 +169,29 @@ teardown() { tf_teardown; }
   assert_fails_with 1 "mountpoint $VHOME/unlistable" "not readable"
   assert_not_mounted "$VHOME/unlistable"
 }
+
+@test "a user who cannot open /dev/fuse is told so before anything is written, and how to fix it" {
+  # The mode some machines ship (and this one may have): closed to all but root.
+  [ -f "$TF_TMP/.state/dev-fuse-mode" ] || stat -c %a /dev/fuse > "$TF_TMP/.state/dev-fuse-mode"
+  chmod 0600 /dev/fuse
+  run --separate-stderr trackfs_as "$VICTIM" mount "$IMG" "$MNT"
+  assert_fails_with 1 "/dev/fuse is not readable and writable by you" "mode 0600" "chmod 0666 /dev/fuse"
+  assert_not_mounted "$MNT"
+  [ ! -e "$IMG.trackfs" ] || fail_msg "a journal was made for a mount that could not be"
+}
+
+@test "--allow-other as a user without user_allow_other in /etc/fuse.conf is refused before anything is written" {
+  if grep -qx '[[:space:]]*user_allow_other[[:space:]]*' /etc/fuse.conf 2>/dev/null; then
+    skip "/etc/fuse.conf allows allow_other to users here"
+  fi
+  tf_open_dev_fuse
+  run --separate-stderr trackfs_as "$VICTIM" mount "$IMG" "$MNT" --allow-other
+  assert_fails_with 1 "--allow-other needs a line user_allow_other in /etc/fuse.conf" "or mount without --allow-other"
+  assert_not_mounted "$MNT"
+  [ ! -e "$IMG.trackfs" ] || fail_msg "a journal was made for a mount that could not be"
+  # Without the option the same user mounts.
+  run --separate-stderr trackfs_as "$VICTIM" mount "$IMG" "$MNT"
+  assert_status 0
+  run --separate-stderr trackfs_as "$VICTIM" unmount "$MNT"
+  assert_status 0
+}

@@ -238,15 +238,20 @@ mount_id() {
 
 # --------------------------------------------------------------- mount table ----
 
-# mount_fstype PATH: the file system type mounted at PATH per /proc/self/mountinfo (topmost), or
-# nothing. Paths there are escaped (\040 for a space...).
-mount_fstype() {
+# mountinfo_escape PATH: PATH as /proc/self/mountinfo writes it (space, tab, newline, backslash octal).
+mountinfo_escape() {
   local esc=$1
   esc=${esc//\\/\\134}
   esc=${esc// /\\040}
   esc=${esc//$'\t'/\\011}
   esc=${esc//$'\n'/\\012}
-  MP="$esc" awk '$5 == ENVIRON["MP"] { for (i = 7; i <= NF; i++) if ($i == "-") { t = $(i + 1); break } } END { if (t) print t }' /proc/self/mountinfo
+  printf '%s' "$esc"
+}
+
+# mount_fstype PATH: the file system type mounted at PATH per /proc/self/mountinfo (topmost), or
+# nothing. Paths there are escaped (\040 for a space...).
+mount_fstype() {
+  MP="$(mountinfo_escape "$1")" awk '$5 == ENVIRON["MP"] { for (i = 7; i <= NF; i++) if ($i == "-") { t = $(i + 1); break } } END { if (t) print t }' /proc/self/mountinfo
 }
 
 is_mounted() { [ -n "$(mount_fstype "$1")" ]; }

@@ -45,7 +45,11 @@ open(source, 'r+', (err, fd) => {
     getattr: (path: string, cb: Cb) => {
       if (path === '/') return cb(0, { mode: fsConstants.S_IFDIR | 0o755, size: 4096, nlink: 2, mtime: new Date(), atime: new Date(), ctime: new Date() });
       if (path !== FILE) return cb(ENOENT);
-      fstat(fd, (e, st) => (e ? cb(EIO) : cb(0, { mode: fsConstants.S_IFREG | 0o644, size: st.size, nlink: 1, mtime: st.mtime, atime: st.atime, ctime: st.ctime })));
+      fstat(fd, (e, st) =>
+        e
+          ? cb(EIO)
+          : cb(0, { mode: fsConstants.S_IFREG | 0o644, size: st.size, nlink: 1, mtime: st.mtime, atime: st.atime, ctime: st.ctime }),
+      );
     },
     readdir: (_path: string, cb: Cb) => cb(0, ['disk.img']),
     open: (path: string, _flags: number, cb: Cb) => cb(path === FILE ? 0 : ENOENT, 0),

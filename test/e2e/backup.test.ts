@@ -59,7 +59,11 @@ function union(...sets: Set<number>[]): Set<number> {
 const sorted = (s: Iterable<number>) => [...s].sort((a, b) => a - b);
 
 async function applyWrites(h: Harness, writes: WriteSpec[], path = h.volume): Promise<void> {
-  for (const [i, w] of writes.entries()) await h.ddWriteOk(w.offset, seededBytes(w.seed, w.length), { path, direct: path === h.volume && i % 2 === 0 && w.offset % 512 === 0 && w.length % 512 === 0 });
+  for (const [i, w] of writes.entries())
+    await h.ddWriteOk(w.offset, seededBytes(w.seed, w.length), {
+      path,
+      direct: path === h.volume && i % 2 === 0 && w.offset % 512 === 0 && w.length % 512 === 0,
+    });
 }
 
 /** `count` random writes (1 byte to 300 KiB, anywhere in the image), seeded. */
@@ -68,7 +72,8 @@ function randomWrites(seed: number, count: number, size: number): WriteSpec[] {
   const out: WriteSpec[] = [];
   for (let i = 0; i < count; i++) {
     const kind = Math.floor(rng() * 4);
-    const length = kind === 0 ? 1 + Math.floor(rng() * 64) : kind === 1 ? 4 * KiB : kind === 2 ? 64 * KiB : 1 + Math.floor(rng() * 300 * KiB);
+    const length =
+      kind === 0 ? 1 + Math.floor(rng() * 64) : kind === 1 ? 4 * KiB : kind === 2 ? 64 * KiB : 1 + Math.floor(rng() * 300 * KiB);
     const offset = kind === 1 || kind === 2 ? Math.floor(rng() * ((size - length) / 512)) * 512 : Math.floor(rng() * (size - length));
     out.push({ offset, length, seed: seed * 1000 + i });
   }

@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { CHILD_WRITER, e2e, settleWithin, TEST_TIMEOUT_MS, waitFor, withTimeout } from './harness.js';
+import { e2e, settleWithin, TEST_TIMEOUT_MS, waitFor, withTimeout } from './harness.js';
+import { startLoopWriter } from './writer.js';
 import type { BackupJson } from './backup-helpers.js';
 
 const KiB = 1024;
@@ -24,17 +24,8 @@ test('backups with checkpoints while writers run: the last one equals the volume
   await h.mount({ clusterSize: '4K' });
   const target = join(h.dir, 'backup.raw');
 
-  const writers = [11, 12].map((seed) => {
-    const child = h.spawnChild([CHILD_WRITER, 'loop', h.volume, String(CLUSTER_SIZE), String(CLUSTERS), String(seed), String(CLUSTER_SIZE)]);
-    const w = { child, acked: 0, failed: '' , exit: null as unknown as Promise<void>, exited: false };
-    w.exit = new Promise<void>((resolve) => child.once('exit', () => { w.exited = true; resolve(); }));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (/^\d+ \d+$/.test(line)) w.acked++;
-      else w.failed ||= line;
-    });
-    return w;
-  });
-  const acked = () => writers.reduce((n, w) => n + w.acked, 0);
+  const writers = [11, 12].map((seed) => startLoopWriter(h, h.volume, CLUSTER_SIZE, CLUSTERS, seed, CLUSTER_SIZE));
+  const acked = () => writers.reduce((n, w) => n + w.acknowledged.length, 0);
 
   const ids: string[] = [];
   let previousAcked = 0;
@@ -48,16 +39,16 @@ test('backups with checkpoints while writers run: the last one equals the volume
     ids.push(String(s.checkpoint));
     if (round % 2 === 1) ids.push((await h.trackfsOk(['checkpoint', h.mnt])).stdout.trim());
   }
-  for (const w of writers) assert.equal(w.failed, '', 'a writer reported an error');
+  for (const w of writers) assert.deepEqual([w.errors, w.problem], [[], null], 'a writer reported an error');
   // Checkpoint numbers only grow, by one each, within the one generation.
   const numbers = ids.map((id) => Number(id.split(':')[1]));
   assert.deepEqual(numbers, numbers.map((_, i) => numbers[0]! + i));
   assert.equal(new Set(ids.map((id) => id.split(':')[0])).size, 1);
 
   for (const w of writers) w.child.kill('SIGTERM');
-  await settleWithin(Promise.all(writers.map((w) => w.exit)), 5_000);
-  for (const w of writers) if (!w.exited) w.child.kill('SIGKILL');
-  await withTimeout(Promise.all(writers.map((w) => w.exit)), 10_000, 'writers to exit');
+  await settleWithin(Promise.all(writers.map((w) => w.exited)), 5_000);
+  for (const w of writers) if (!w.hasExited()) w.child.kill('SIGKILL');
+  await withTimeout(Promise.all(writers.map((w) => w.exited)), 10_000, 'writers to exit');
 
   const lastArgs = ['backup', h.mnt, target, '--checkpoint', '--verify', '--json', '--no-progress'];
   const lastRun = await h.trackfsOk(lastArgs, { timeoutMs: 60_000 });

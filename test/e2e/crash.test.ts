@@ -7,9 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { chooseHeader, encodeHeader, headerSlotFor, HEADER_SLOT_SIZE, PAGES_OFFSET } from '../../src/journal/format.js';
-import { CHILD_WRITER, clustersOfExtents, e2e, settleWithin, TEST_TIMEOUT_MS, waitFor, withTimeout, type Harness } from './harness.js';
+import { clustersOfExtents, e2e, settleWithin, TEST_TIMEOUT_MS, waitFor, withTimeout, type Harness } from './harness.js';
+import { startWriter } from './writer.js';
 import { loopOffsets } from './prng.js';
 
 const KiB = 1024;
@@ -35,34 +35,20 @@ function loopWriter(h: Harness, seed: number): string[] {
  * writers and waits for the mount to be gone. Outcomes are in the order of `writerArgs`.
  */
 async function writeAndCrash(h: Harness, daemonPid: number, writerArgs: string[][], killAfter: number): Promise<WriterOutcome[]> {
-  const writers = writerArgs.map((args) => {
-    const child = h.spawnChild([CHILD_WRITER, ...args]);
-    const w = { name: args.join(' '), child, acknowledged: [] as number[], problem: null as string | null, stderr: '', exited: false, exit: null as unknown as Promise<void> };
-    w.exit = new Promise<void>((resolve) => child.once('exit', () => { w.exited = true; resolve(); }));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { w.stderr += d; });
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const m = /^(\d+) (\d+)$/.exec(line);
-      if (m) {
-        if (Number(m[1]) !== w.acknowledged.length) w.problem = `out of order: ${line}`;
-        w.acknowledged.push(Number(m[2]));
-      } else if (!/^(error \d+|done \d+)/.test(line)) w.problem = `unexpected output: ${line}`;
-    });
-    return w;
-  });
+  const writers = writerArgs.map((args) => startWriter(h, args));
   const total = () => writers.reduce((n, w) => n + w.acknowledged.length, 0);
 
   await waitFor(`${killAfter} acknowledged writes`, () => {
-    const dead = writers.find((w) => w.exited);
-    if (dead) throw new Error(`writer ${dead.name} exited early after ${dead.acknowledged.length} writes: ${dead.stderr}`);
+    const dead = writers.find((w) => w.hasExited());
+    if (dead) throw new Error(`writer ${dead.name} exited early after ${dead.acknowledged.length} writes: ${dead.stderr()}`);
     return total() >= killAfter;
   }, 40_000, 10);
   h.killDaemon(daemonPid);
   await h.waitDaemonGone(daemonPid);
   // Their next write fails (the connection died with the daemon); make sure they stop.
-  await settleWithin(Promise.all(writers.map((w) => w.exit)), 2_000);
-  for (const w of writers) if (!w.exited) w.child.kill('SIGKILL');
-  await withTimeout(Promise.all(writers.map((w) => w.exit)), 10_000, 'writers to exit after SIGKILL');
+  await settleWithin(Promise.all(writers.map((w) => w.exited)), 2_000);
+  for (const w of writers) if (!w.hasExited()) w.child.kill('SIGKILL');
+  await withTimeout(Promise.all(writers.map((w) => w.exited)), 10_000, 'writers to exit after SIGKILL');
   await h.waitMountGone();
   for (const w of writers) assert.equal(w.problem, null, `writer ${w.name}: ${w.problem}`);
   return writers.map((w) => ({ acknowledged: w.acknowledged }));
@@ -92,7 +78,9 @@ for (const durability of ['strict', 'ordered'] as const) {
     const missing = [...ackClusters].filter((c) => !listed.has(c));
     assert.deepEqual(missing, [], 'acknowledged clusters missing from changes after the crash');
     // Nothing beyond what the writers could have issued (acknowledged writes plus one in flight each).
-    const possible = new Set(writers.flatMap((w, i) => loopOffsets(seeds[i]!, w.acknowledged.length + 1, CLUSTER_SIZE, CLUSTERS)).map((o) => o / CLUSTER_SIZE));
+    const possible = new Set(
+      writers.flatMap((w, i) => loopOffsets(seeds[i]!, w.acknowledged.length + 1, CLUSTER_SIZE, CLUSTERS)).map((o) => o / CLUSTER_SIZE),
+    );
     const extra = [...listed].filter((c) => !possible.has(c));
     assert.deepEqual(extra, [], 'clusters listed that were never written');
     assert.equal(r.changedClusters, listed.size);
@@ -125,7 +113,8 @@ test('kill -9 in the middle of a long sequential stream (strict, marking ahead):
   assert.equal(r.trusted, true);
   const listed = clustersOfExtents(r.extents, CLUSTER_SIZE);
   const acked = new Set<number>();
-  for (const o of acknowledged) for (let c = Math.floor(o / CLUSTER_SIZE); c <= Math.floor((o + BLOCK_SEQ - 1) / CLUSTER_SIZE); c++) acked.add(c);
+  for (const o of acknowledged)
+    for (let c = Math.floor(o / CLUSTER_SIZE); c <= Math.floor((o + BLOCK_SEQ - 1) / CLUSTER_SIZE); c++) acked.add(c);
   assert.deepEqual([...acked].filter((c) => !listed.has(c)), [], 'acknowledged clusters missing after the crash');
   // Extras: only past the stream, within the write in flight plus the 4 MiB window ahead of it.
   const end = START + (acknowledged.length + 1) * BLOCK_SEQ;

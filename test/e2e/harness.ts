@@ -81,17 +81,26 @@ export async function e2e(t: TestContext): Promise<Harness | null> {
   return Harness.create(t);
 }
 
-function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (c: ChildProcess) => void } = {}): Promise<RunResult> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (c: ChildProcess) => void } = {},
+): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 30_000, killSignal: 'SIGKILL', maxBuffer: 64 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: unknown; signal?: string | null }) | null;
-      resolve({
-        code: e ? (typeof e.code === 'number' ? e.code : child.exitCode) : 0,
-        signal: e?.signal ?? null,
-        stdout: String(stdout),
-        stderr: String(stderr) + (e && typeof e.code === 'string' ? `\n[${e.code}] ${e.message}` : ''),
-      });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 30_000, killSignal: 'SIGKILL', maxBuffer: 64 << 20, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { code?: unknown; signal?: string | null }) | null;
+        resolve({
+          code: e ? (typeof e.code === 'number' ? e.code : child.exitCode) : 0,
+          signal: e?.signal ?? null,
+          stdout: String(stdout),
+          stderr: String(stderr) + (e && typeof e.code === 'string' ? `\n[${e.code}] ${e.message}` : ''),
+        });
+      },
+    );
     opts.onSpawn?.(child);
   });
 }
@@ -216,6 +225,13 @@ export interface MountOptions {
   /** Start the daemon with TRACKFS_TEST_HOOKS=1 (fault injection over the control socket). */
   testHooks?: boolean;
   extra?: string[];
+  /** More environment for the mount command and its daemon (TRACKFS_DATA_PATH=javascript, say). */
+  env?: Record<string, string>;
+}
+
+/** Whoever runs a harness's cleanup when it is done: a node:test context, or the torture runner. */
+export interface CleanupScope {
+  after(fn: () => void | Promise<void>): void;
 }
 
 export class Harness {
@@ -245,7 +261,8 @@ export class Harness {
     this.stateDir = join(dir, 'state');
   }
 
-  static async create(t: TestContext): Promise<Harness> {
+  /** `t`: a test's context, or any scope that runs the cleanup it is given (the torture runner's). */
+  static async create(t: CleanupScope): Promise<Harness> {
     const dir = realpathSync(await mkdtemp(join(tmpdir(), 'trackfs-e2e-')));
     const h = new Harness(dir);
     mkdirSync(h.mnt);
@@ -313,7 +330,7 @@ export class Harness {
     if (opts.clusterSize) args.push('--cluster-size', opts.clusterSize);
     if (opts.durability) args.push('--durability', opts.durability);
     args.push(...(opts.extra ?? []));
-    const env: Record<string, string> = opts.testHooks ? { TRACKFS_TEST_HOOKS: '1' } : {};
+    const env: Record<string, string> = { ...opts.env, ...(opts.testHooks ? { TRACKFS_TEST_HOOKS: '1' } : {}) };
     const r = await this.trackfs(args, { env, timeoutMs: 45_000 });
     // Whatever the outcome, remember a daemon that registered itself, so cleanup can reach it.
     this.noteRegisteredDaemon();
@@ -373,7 +390,11 @@ export class Harness {
    * Writes `data` at byte `offset` of `path` (default: the mounted volume) with dd, conv=notrunc.
    * `direct` adds oflag=direct; `oflags`/`convs` add more (dsync; fsync).
    */
-  async ddWrite(offset: number, data: Buffer, opts: { path?: string; direct?: boolean; oflags?: string[]; convs?: string[]; bs?: number } = {}): Promise<RunResult> {
+  async ddWrite(
+    offset: number,
+    data: Buffer,
+    opts: { path?: string; direct?: boolean; oflags?: string[]; convs?: string[]; bs?: number } = {},
+  ): Promise<RunResult> {
     this.check();
     const src = join(this.dir, `dd-src-${this.scratch++}`);
     await writeFile(src, data);
@@ -381,8 +402,14 @@ export class Harness {
     const bs = opts.bs ?? data.length;
     try {
       return await this.dd([
-        `if=${src}`, `of=${opts.path ?? this.volume}`, `bs=${bs}`, `count=${Math.ceil(data.length / bs)}`, `seek=${offset}`,
-        'iflag=fullblock', `oflag=${oflags.join(',')}`, `conv=${['notrunc', ...(opts.convs ?? [])].join(',')}`,
+        `if=${src}`,
+        `of=${opts.path ?? this.volume}`,
+        `bs=${bs}`,
+        `count=${Math.ceil(data.length / bs)}`,
+        `seek=${offset}`,
+        'iflag=fullblock',
+        `oflag=${oflags.join(',')}`,
+        `conv=${['notrunc', ...(opts.convs ?? [])].join(',')}`,
       ]);
     } finally {
       await rm(src, { force: true });
@@ -439,7 +466,14 @@ export class Harness {
   async ddReadRange(offset: number, length: number): Promise<Buffer> {
     const out = join(this.dir, `dd-out-${this.scratch++}`);
     try {
-      const r = await this.dd([`if=${this.volume}`, `of=${out}`, `bs=${length}`, 'count=1', `skip=${offset}`, 'iflag=skip_bytes,fullblock']);
+      const r = await this.dd([
+        `if=${this.volume}`,
+        `of=${out}`,
+        `bs=${length}`,
+        'count=1',
+        `skip=${offset}`,
+        'iflag=skip_bytes,fullblock',
+      ]);
       if (r.code !== 0) throw new Error(`dd read failed (exit ${r.code}): ${r.stderr.trim()}`);
       return await readFile(out);
     } finally {
@@ -528,8 +562,10 @@ export class Harness {
   private ourDaemon(pid: number): boolean {
     if (!alive(pid)) return false;
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('__daemon')
-        && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`TRACKFS_RUNTIME_DIR=${this.runtimeDir}`);
+      return (
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('__daemon') &&
+        readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`TRACKFS_RUNTIME_DIR=${this.runtimeDir}`)
+      );
     } catch {
       return false;
     }
@@ -575,7 +611,10 @@ export class Harness {
     this.noteRegisteredDaemon();
     const live = [...this.daemons].some((p) => this.ourDaemon(p));
     if (live || this.mounted()) {
-      const r = await run(process.execPath, [BIN, 'unmount', '--lazy', '--timeout', '10', this.mnt], { env: this.env(), timeoutMs: 20_000 });
+      const r = await run(process.execPath, [BIN, 'unmount', '--lazy', '--timeout', '10', this.mnt], {
+        env: this.env(),
+        timeoutMs: 20_000,
+      });
       if (r.code !== 0 && live) problems.push(`trackfs unmount --lazy: exit ${r.code}: ${r.stderr.trim()}`);
     }
     // 3. Daemons we started that survived: SIGTERM, wait, SIGKILL.
@@ -583,11 +622,19 @@ export class Harness {
     for (const pid of this.daemons) {
       if (!this.ourDaemon(pid)) continue;
       problems.push(`daemon ${pid} still running after unmount --lazy`);
-      try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
       try {
         await waitFor(`daemon ${pid} to exit after SIGTERM`, () => !alive(pid), 5_000);
       } catch {
-        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
         await waitFor(`daemon ${pid} to exit after SIGKILL`, () => !alive(pid), 5_000).catch(() => {});
       }
     }
@@ -600,7 +647,11 @@ export class Harness {
         }
         await this.abortConnections();
         problems.push('a child process was stuck on the mount; aborted the FUSE connection');
-        await waitFor('stuck children to exit', () => [...this.children].every((c) => c.exitCode !== null || c.signalCode !== null), 5_000).catch(() => {});
+        await waitFor(
+          'stuck children to exit',
+          () => [...this.children].every((c) => c.exitCode !== null || c.signalCode !== null),
+          5_000,
+        ).catch(() => {});
       }
     }
     // 5. Our own mountpoint, if it is still mounted.
@@ -617,7 +668,8 @@ export class Harness {
       }
     }
     // 7. The temp dir, unless something is still mounted inside it.
-    if (!this.mounted()) await rm(this.dir, { recursive: true, force: true }).catch((e: Error) => problems.push(`rm -rf ${this.dir}: ${e.message}`));
+    if (!this.mounted())
+      await rm(this.dir, { recursive: true, force: true }).catch((e: Error) => problems.push(`rm -rf ${this.dir}: ${e.message}`));
     else problems.push(`${this.mnt} is still mounted; left ${this.dir} in place`);
     if (problems.length > 0) process.stderr.write(`# e2e cleanup of ${this.dir}: ${problems.join('; ')}\n`);
   }

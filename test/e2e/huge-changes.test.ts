@@ -32,7 +32,10 @@ async function craftJournal(h: Harness): Promise<void> {
  * Runs `trackfs changes TARGET --json` and reads its output as it streams: the summary's fields
  * from the first bytes, the number of extents, the end of the object. Never holds the whole text.
  */
-function streamedChanges(h: Harness, target: string): Promise<{ code: number | null; head: string; extents: number; tail: string; bytes: number; stderr: string }> {
+function streamedChanges(
+  h: Harness,
+  target: string,
+): Promise<{ code: number | null; head: string; extents: number; tail: string; bytes: number; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, 'changes', target, '--json'], { env: h.env(), stdio: ['ignore', 'pipe', 'pipe'] });
     let head = '';
@@ -51,7 +54,9 @@ function streamedChanges(h: Harness, target: string): Promise<{ code: number | n
       carry = text.slice(-(MARKER.length - 1));
       tail = (tail + chunk).slice(-200);
     });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('close', (code) => resolve({ code, head, extents, tail, bytes, stderr }));
   });
 }

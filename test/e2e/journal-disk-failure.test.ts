@@ -19,8 +19,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { CHILD_WRITER, clustersOfExtents, e2e, settleWithin, waitFor, withTimeout, type ChangesJson, type Harness } from './harness.js';
+import { clustersOfExtents, e2e, settleWithin, waitFor, withTimeout, type ChangesJson, type Harness } from './harness.js';
+import { startLoopWriter, type LoopWriter } from './writer.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -66,8 +66,21 @@ class XfsDisk {
     this.mountedNow = true;
   }
 
+  /**
+   * A process killed with -9 drops its last references to files on this file system while the
+   * kernel finishes its exit, a moment after the test sees it gone: a "busy" umount is retried for
+   * a few seconds, and if it stays busy the error names who holds the file system.
+   */
   async unmount(): Promise<void> {
-    await this.h.runOk('umount', [this.mnt], { timeoutMs: 60_000 });
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.h.run('umount', [this.mnt], { timeoutMs: 60_000 });
+      if (r.code === 0) break;
+      if (!/busy/.test(r.stderr) || attempt >= 50) {
+        const holders = await this.h.run('fuser', ['-vm', this.mnt]).then((f) => f.stderr.trim(), () => 'fuser (psmisc) not installed');
+        throw new Error(`umount ${this.mnt} exited ${r.code}: ${r.stderr.trim()}; held by: ${holders || 'nobody fuser sees'}`);
+      }
+      await new Promise((res) => setTimeout(res, 200));
+    }
     this.mountedNow = false;
   }
 
@@ -94,36 +107,15 @@ function quiet(cmd: string, args: string[]): Promise<boolean> {
   return new Promise((resolve) => execFile(cmd, args, { timeout: 30_000, killSignal: 'SIGKILL' }, (err) => resolve(!err)));
 }
 
-interface Writer {
-  acknowledged: number[];
-  errors: string[];
-  problem: string | null;
-  exited: boolean;
-  exit: Promise<void>;
-  kill(): void;
-}
-
 /** Starts a child-writer loop: 4 KiB at random clusters, each acknowledged offset reported. */
-function startWriter(h: Harness, seed: number): Writer {
-  const child = h.spawnChild([CHILD_WRITER, 'loop', h.volume, String(CS), String(CLUSTERS), String(seed), String(4 * KiB)]);
-  const w: Writer = { acknowledged: [], errors: [], problem: null, exited: false, exit: Promise.resolve(), kill: () => child.kill('SIGKILL') };
-  w.exit = new Promise<void>((resolve) => child.once('exit', () => { w.exited = true; resolve(); }));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    const m = /^(\d+) (\d+)$/.exec(line);
-    if (m) {
-      if (Number(m[1]) !== w.acknowledged.length) w.problem = `out of order: ${line}`;
-      w.acknowledged.push(Number(m[2]));
-    } else if (/^error /.test(line)) w.errors.push(line);
-    else w.problem = `unexpected output: ${line}`;
-  });
-  child.stderr!.resume();
-  return w;
+function startWriter(h: Harness, seed: number): LoopWriter {
+  return startLoopWriter(h, h.volume, CS, CLUSTERS, seed, 4 * KiB);
 }
 
 /** Kills the writer if the failure did not stop it already, and waits for it. */
-async function stopWriter(w: Writer): Promise<void> {
-  if (!w.exited) w.kill();
-  await withTimeout(w.exit, 10_000, 'writer to exit');
+async function stopWriter(w: LoopWriter): Promise<void> {
+  if (!w.hasExited()) w.child.kill('SIGKILL');
+  await withTimeout(w.exited, 10_000, 'writer to exit');
   assert.equal(w.problem, null, `writer: ${w.problem}`);
 }
 
@@ -157,20 +149,20 @@ async function round(h: Harness, disk: XfsDisk, n: number, opts: { durability: '
   // Enough for several commits and at least one periodic sync, then a failure at a random moment.
   const target = 300 + Math.floor(Math.random() * 300);
   await waitFor(`${target} acknowledged writes`, () => {
-    if (writer.exited) throw new Error(`writer exited early: ${writer.errors.join('; ')}`);
+    if (writer.hasExited()) throw new Error(`writer exited early: ${writer.errors.join('; ')}`);
     return writer.acknowledged.length >= target;
   }, 30_000, 5);
   if (opts.kill) {
     await Promise.all([disk.shutdown(), Promise.resolve().then(() => h.killDaemon(pid))]);
     await h.waitDaemonGone(pid);
-    await settleWithin(writer.exit, 2_000);
+    await settleWithin(writer.exited, 2_000);
     await stopWriter(writer);
     await h.waitMountGone();
   } else {
     await disk.shutdown();
     // trackfs refuses what it cannot record: the writer's next write to a new cluster fails.
-    await settleWithin(writer.exit, 10_000);
-    assert.ok(writer.exited, 'the writer was not refused within 10 s of the journal\'s disk failing');
+    await settleWithin(writer.exited, 10_000);
+    assert.ok(writer.hasExited(), 'the writer was not refused within 10 s of the journal\'s disk failing');
     assert.match(writer.errors.join(' '), /EIO/, `the writer is refused with EIO: ${writer.errors.join('; ')}`);
     await stopWriter(writer);
     const live = await h.status();
@@ -259,10 +251,10 @@ test('ordered mode, kill -9 with the storage intact stays trusted; a remount of 
   const journal = join(disk.mnt, 'crash.trackfs');
   const pid = await h.mount({ journal, clusterSize: '4K', durability: 'ordered' });
   const writer = startWriter(h, 77);
-  await waitFor('400 acknowledged writes', () => writer.acknowledged.length >= 400 || writer.exited, 30_000, 5);
+  await waitFor('400 acknowledged writes', () => writer.acknowledged.length >= 400 || writer.hasExited(), 30_000, 5);
   h.killDaemon(pid);
   await h.waitDaemonGone(pid);
-  await settleWithin(writer.exit, 2_000);
+  await settleWithin(writer.exited, 2_000);
   await stopWriter(writer);
   await h.waitMountGone();
 
@@ -296,10 +288,10 @@ test('ordered mode, kill -9 and the journal mounted again by trackfs before its 
   const journal = join(disk.mnt, 'crash.trackfs');
   const pid = await h.mount({ journal, clusterSize: '4K', durability: 'ordered' });
   const writer = startWriter(h, 78);
-  await waitFor('200 acknowledged writes', () => writer.acknowledged.length >= 200 || writer.exited, 30_000, 5);
+  await waitFor('200 acknowledged writes', () => writer.acknowledged.length >= 200 || writer.hasExited(), 30_000, 5);
   h.killDaemon(pid);
   await h.waitDaemonGone(pid);
-  await settleWithin(writer.exit, 2_000);
+  await settleWithin(writer.exited, 2_000);
   await stopWriter(writer);
   await h.waitMountGone();
   // Recovered by a mount on the same mount of the file system, then closed clean.

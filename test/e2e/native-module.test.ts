@@ -171,7 +171,13 @@ test('bytes: every mix of native and forwarded requests reads and leaves what th
   assert.equal(n.readBytes + c.js.readBytes, requests.readBytes);
   assert.equal(n.inFlightReads + n.inFlightWrites, 0);
   // The mix really was a mix.
-  for (const [what, v] of Object.entries({ nativeReads: n.reads, nativeWrites: n.writes, gate: n.forwarded.gate, unrecorded: n.forwarded.unrecorded, range: n.forwarded.range })) {
+  for (const [what, v] of Object.entries({
+    nativeReads: n.reads,
+    nativeWrites: n.writes,
+    gate: n.forwarded.gate,
+    unrecorded: n.forwarded.unrecorded,
+    range: n.forwarded.range,
+  })) {
     assert.ok(v > 0, `no ${what} in this run (seed ${seed})`);
   }
 });
@@ -190,10 +196,19 @@ test('who serves: first touches, a closed gate and a new epoch reach JavaScript;
     const after = await server.counts();
     const d = (f: (c: Counts) => number) => f(after) - f(before);
     const got = {
-      native: { reads: d((c) => c.native!.reads), writes: d((c) => c.native!.writes), unrecorded: d((c) => c.native!.forwarded.unrecorded), gate: d((c) => c.native!.forwarded.gate), range: d((c) => c.native!.forwarded.range) },
+      native: {
+        reads: d((c) => c.native!.reads),
+        writes: d((c) => c.native!.writes),
+        unrecorded: d((c) => c.native!.forwarded.unrecorded),
+        gate: d((c) => c.native!.forwarded.gate),
+        range: d((c) => c.native!.forwarded.range),
+      },
       js: { reads: d((c) => c.js.reads), writes: d((c) => c.js.writes), firstTouches: d((c) => c.js.firstTouches) },
     };
-    const want = { native: { reads: 0, writes: 0, unrecorded: 0, gate: 0, range: 0, ...expect.native }, js: { reads: 0, writes: 0, firstTouches: 0, ...expect.js } };
+    const want = {
+      native: { reads: 0, writes: 0, unrecorded: 0, gate: 0, range: 0, ...expect.native },
+      js: { reads: 0, writes: 0, firstTouches: 0, ...expect.js },
+    };
     assert.deepEqual(got, want, what);
     return results;
   };

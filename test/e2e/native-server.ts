@@ -50,7 +50,12 @@ export interface ServerConfig {
 
 type Cb = (result: number, ...rest: unknown[]) => void;
 const VOLUME = '/volume';
-const E = (name: string) => -(({ ENOENT: 2, EIO: 5, EBADF: 9, EACCES: 13, EISDIR: 21, EINVAL: 22, ENOSPC: 28, EROFS: 30, EPERM: 1 } as Record<string, number>)[name] ?? 5);
+const E = (name: string) =>
+  -(
+    ({ ENOENT: 2, EIO: 5, EBADF: 9, EACCES: 13, EISDIR: 21, EINVAL: 22, ENOSPC: 28, EROFS: 30, EPERM: 1 } as Record<string, number>)[
+      name
+    ] ?? 5
+  );
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
 const send = (m: unknown) => process.send?.(m);
@@ -184,7 +189,14 @@ async function main(): Promise<void> {
   if (cfg.fastPath) {
     fp = createFastPath();
     if (!fp) throw new Error(`no native data path: ${fastPathStatus().reason}`);
-    fp.attach({ fd, size: cfg.size, clusterSize: cfg.clusterSize, readOnly: cfg.readOnly ?? false, path: VOLUME, markAhead: { bytes: cfg.markAhead ?? 0, after: MARK_AHEAD_AFTER } });
+    fp.attach({
+      fd,
+      size: cfg.size,
+      clusterSize: cfg.clusterSize,
+      readOnly: cfg.readOnly ?? false,
+      path: VOLUME,
+      markAhead: { bytes: cfg.markAhead ?? 0, after: MARK_AHEAD_AFTER },
+    });
   }
   const clusterCount = Math.ceil(cfg.size / cfg.clusterSize);
   const tracker = cfg.tracker === 'set' ? setTracker(fp, clusterCount, cfg.commitDelayMs ?? 0) : cfg.tracker === 'journal' ? await journalTracker(fp) : noTracker;
@@ -194,7 +206,18 @@ async function main(): Promise<void> {
   let modifiedMs = Date.now();
   const stat = () => {
     const mtime = new Date(Math.max(modifiedMs, fp?.counters().lastWriteAtMs ?? 0));
-    return { mode: fsConstants.S_IFREG | (cfg.readOnly ? 0o444 : 0o644), uid: 0, gid: 0, size: cfg.size, nlink: 1, blksize: 4096, blocks: Math.ceil(cfg.size / 512), atime: mtime, mtime, ctime: mtime };
+    return {
+      mode: fsConstants.S_IFREG | (cfg.readOnly ? 0o444 : 0o644),
+      uid: 0,
+      gid: 0,
+      size: cfg.size,
+      nlink: 1,
+      blksize: 4096,
+      blocks: Math.ceil(cfg.size / 512),
+      atime: mtime,
+      mtime,
+      ctime: mtime,
+    };
   };
   const mtime = mountedAt;
   const ops = {
@@ -268,9 +291,19 @@ async function main(): Promise<void> {
     startEpoch: () => tracker.startEpoch(),
     detach: () => fp!.detach(),
     clearRecorded: () => fp!.clearRecorded(),
-    attach: () => fp!.attach({ fd, size: cfg.size, clusterSize: cfg.clusterSize, readOnly: cfg.readOnly ?? false, path: VOLUME, markAhead: { bytes: cfg.markAhead ?? 0, after: MARK_AHEAD_AFTER } }),
+    attach: () =>
+      fp!.attach({
+        fd,
+        size: cfg.size,
+        clusterSize: cfg.clusterSize,
+        readOnly: cfg.readOnly ?? false,
+        path: VOLUME,
+        markAhead: { bytes: cfg.markAhead ?? 0, after: MARK_AHEAD_AFTER },
+      }),
     follow: (m) => fp!.follow(Number(m['offset']), Number(m['length'])),
-    touch: () => { modifiedMs = Date.now(); },
+    touch: () => {
+      modifiedMs = Date.now();
+    },
     unmount: async () => {
       fp?.setGates({ read: false, write: false });
       const r = await handle.unmount(false, 10_000);

@@ -6,7 +6,10 @@
  *  - the image served by a small FUSE helper that is killed (its clients get ENOTCONN): pending
  *    and later I/O answered at once with ENODEV, status says removed, the journal (elsewhere)
  *    lists every acknowledged write;
- *  - the helper stalled (SIGSTOP): unmount still completes within the watchdog bound.
+ *  - the helper stalled (SIGSTOP): unmount still completes within the watchdog bound;
+ *  - the helper stalled (under a native write, on the native path), then an eject: resume fails at
+ *    once saying why (the stuck call, or the image not answering a stat), not a hang and not
+ *    "in use by another mount"; it resumes once the helper answers again.
  * Loop devices, ext4 mounts and helpers are the test's own and are torn down by it.
  */
 import { test } from 'node:test';
@@ -17,7 +20,8 @@ import { basename, join } from 'node:path';
 import { clustersOfExtents, e2e, sleep, TEST_TIMEOUT_MS, waitFor, withTimeout, type Harness } from './harness.js';
 import { startLoopWriter, waitForWrites } from './writer.js';
 import { mountedAt, startBackingDevice } from './backing-device.js';
-import type { ResumeReply } from '../../src/control/protocol.js';
+import type { MountStatus, ResumeReply } from '../../src/control/protocol.js';
+import { fastPathStatus } from '../../src/native/fastpath.js';
 
 const MiB = 1024 * 1024;
 const CS = 64 * 1024;
@@ -138,4 +142,45 @@ test('backing device stalled (stops answering): unmount completes within the wat
   // Whatever was acknowledged is recorded in the journal, which lives on a healthy disk.
   const listed = clustersOfExtents((await h.changes(h.journal)).extents, CS);
   for (const o of w.acknowledged) assert.ok(listed.has(o / CS), `acknowledged cluster ${o / CS} missing`);
+});
+
+const nativePath = fastPathStatus().available;
+test(`eject on a stalled device${nativePath ? ', a native write stuck on it' : ''}: resume says why it cannot, at once, and works once the device answers`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const h = await e2e(t);
+  if (!h) return;
+  const backing = await startBackingDevice(h, IMAGE_SIZE);
+  await h.mount({ image: backing.image, journal: h.journal });
+  // 16 clusters: after their first touches, the writer's rewrites are served natively (if it can).
+  const w = startLoopWriter(h, h.volume, CS, 16, 46);
+  await waitForWrites(w, 50);
+  const nativeWrites = async () => ((await h.status()) as MountStatus).dataPath?.native?.writes ?? 0;
+  if (nativePath) await waitFor('native writes', async () => (await nativeWrites()) > 20, 20_000);
+  process.kill(backing.pid, 'SIGSTOP');
+  h.beforeUnmount(() => { try { process.kill(backing.pid, 'SIGCONT'); } catch { /* gone */ } });
+  await sleep(300);
+
+  const eject = await withTimeout(h.trackfs(['eject', h.mnt], { timeoutMs: 40_000 }), 40_000, 'eject of a stalled mount');
+  t.diagnostic(`eject: exit ${eject.code}: ${eject.stderr.trim()}`);
+  assert.equal((await h.status()).state, 'ejected');
+  // Not a hang, and not "in use by another trackfs mount": with a native call stuck, the module
+  // still holds the image; without one, the image does not answer a stat.
+  const early = await withTimeout(h.trackfs(['resume', h.mnt], { timeoutMs: 20_000 }), 20_000, 'resume while stalled');
+  assert.notEqual(early.code, 0);
+  assert.match(early.stderr, nativePath
+    ? /a native call on .* has not returned since the release \(the device does not answer\)/
+    : /cannot resume: .* does not answer \(a stat of it took over 3 s\)/);
+  assert.doesNotMatch(early.stderr, /another trackfs mount/);
+  assert.equal((await h.status()).state, 'ejected');
+
+  process.kill(backing.pid, 'SIGCONT');
+  await withTimeout(w.exited, 15_000, 'the writer to be answered');
+  const late = await h.trackfsOk(['resume', h.mnt, '--json']);
+  assert.equal((JSON.parse(late.stdout) as ResumeReply).state, 'active');
+  // Serving and tracking again (natively through a new binding, where it can).
+  const again = startLoopWriter(h, h.volume, CS, 16, 47);
+  await waitForWrites(again, 40);
+  again.child.kill('SIGKILL');
+  await again.exited;
+  const listed = clustersOfExtents((await h.changes(h.mnt)).extents, CS);
+  for (const o of again.acknowledged) assert.ok(listed.has(o / CS), `cluster ${o / CS} written after the resume is not listed`);
 });

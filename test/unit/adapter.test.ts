@@ -96,7 +96,11 @@ interface Built {
 function build(readOnly = false): Built {
   const volume = throwingGetters(new FakeVolume(readOnly));
   const internalErrors: string[] = [];
-  const ops = buildFuseOps(volume as unknown as Volume, { internalError: (op) => internalErrors.push(op) }, { permissions: 0o644, uid: 0, gid: 0 });
+  const ops = buildFuseOps(
+    volume as unknown as Volume,
+    { internalError: (op) => internalErrors.push(op) },
+    { permissions: 0o644, uid: 0, gid: 0 },
+  );
   return { volume, ops: ops as Record<string, (...args: unknown[]) => void>, internalErrors };
 }
 

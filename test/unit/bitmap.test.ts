@@ -17,7 +17,11 @@ const clusterCountArb = fc.oneof(
 function rangeArb(count: number): fc.Arbitrary<[number, number]> {
   const anywhere = fc.tuple(fc.integer({ min: 0, max: count - 1 }), fc.integer({ min: 0, max: 64 }));
   const nearBoundary = fc
-    .tuple(fc.integer({ min: 1, max: Math.max(1, Math.floor(count / CPP)) }), fc.integer({ min: -20, max: 20 }), fc.integer({ min: 0, max: 64 }))
+    .tuple(
+      fc.integer({ min: 1, max: Math.max(1, Math.floor(count / CPP)) }),
+      fc.integer({ min: -20, max: 20 }),
+      fc.integer({ min: 0, max: 64 }),
+    )
     .map(([p, d, len]) => [Math.min(count - 1, Math.max(0, p * CPP + d)), len] as [number, number]);
   const long = fc.tuple(fc.integer({ min: 0, max: count - 1 }), fc.integer({ min: 0, max: 2 * CPP }));
   return fc.oneof(anywhere, nearBoundary, long).map(([first, len]) => [first, Math.min(count - 1, first + len)] as [number, number]);
@@ -42,7 +46,13 @@ describe('PagedBitmap', () => {
   test('setRange/test/allSet/countSet/runs agree with a Set model', () => {
     fc.assert(
       fc.property(
-        clusterCountArb.chain((count) => fc.tuple(fc.constant(count), fc.array(rangeArb(count), { minLength: 1, maxLength: 12 }), fc.array(rangeArb(count), { maxLength: 8 }))),
+        clusterCountArb.chain((count) =>
+          fc.tuple(
+            fc.constant(count),
+            fc.array(rangeArb(count), { minLength: 1, maxLength: 12 }),
+            fc.array(rangeArb(count), { maxLength: 8 }),
+          ),
+        ),
         ([count, ranges, probes]) => {
           const bm = new PagedBitmap(count);
           const model = new Set<number>();
@@ -61,13 +71,19 @@ describe('PagedBitmap', () => {
             const added = bm.setRange(first, last, (p) => changed.push(p));
             assert.equal(added, expectedAdded, `setRange(${first}, ${last}) newly set`);
             // Exactly the pages that gained a bit, each once, in order.
-            assert.deepEqual(changed, [...expectedPages].sort((a, b) => a - b));
+            assert.deepEqual(
+              changed,
+              [...expectedPages].sort((a, b) => a - b),
+            );
             assert.equal(bm.countSet(), model.size);
           }
           // Point queries: every set bit, its neighbours, the ends, and random ranges.
           const points = new Set<number>([0, count - 1]);
           for (const c of model) for (const d of [-1, 0, 1]) if (c + d >= 0 && c + d < count) points.add(c + d);
-          for (const [a, b] of probes) { points.add(a); points.add(b); }
+          for (const [a, b] of probes) {
+            points.add(a);
+            points.add(b);
+          }
           for (const c of points) assert.equal(bm.test(c), model.has(c), `test(${c})`);
           for (const [first, last] of [...ranges, ...probes]) {
             let all = true;
@@ -75,6 +91,11 @@ describe('PagedBitmap', () => {
             assert.equal(bm.allSet(first, last), all, `allSet(${first}, ${last})`);
           }
           assert.deepEqual([...bm.runs()], modelRuns(model));
+          for (const [first, last] of [...ranges, ...probes, [0, count - 1] as [number, number]]) {
+            let n = 0;
+            for (let c = first; c <= last; c++) if (model.has(c)) n++;
+            assert.equal(bm.countRange(first, last - first + 1), n, `countRange(${first}, ${last - first + 1})`);
+          }
           const pagesWithBits = new Set([...model].map(pageOf));
           assert.equal(bm.allocatedPages(), pagesWithBits.size);
           for (let p = 0; p < bm.pageCount; p++) assert.equal(bm.page(p) !== undefined, pagesWithBits.has(p), `page(${p})`);

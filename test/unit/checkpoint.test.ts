@@ -45,7 +45,13 @@ function setup() {
     read: (_b: Buffer, n: number, _p: number, cb: IoCallback) => cb(null, n),
     datasync: () => Promise.resolve(),
   };
-  const tracker: WriteTracker = { beforeWrite: () => { journal.bitEpoch.push(journal.epoch); return null; }, sync: () => Promise.resolve() };
+  const tracker: WriteTracker = {
+    beforeWrite: () => {
+      journal.bitEpoch.push(journal.epoch);
+      return null;
+    },
+    sync: () => Promise.resolve(),
+  };
   volume.attach({ image: image as unknown as ImageFile, tracker, recorded: { shareRecorded: () => {} }, clusterSize: 4096, markAhead: 0 });
   return { volume, journal, written };
 }

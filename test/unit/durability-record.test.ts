@@ -12,7 +12,15 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  decodeRecord, DamagedRecordError, encodeRecord, lookupRecord, MAX_RECORD_PAGES, recordPath, removeRecord, writeRecord, type DurabilityRecord,
+  decodeRecord,
+  DamagedRecordError,
+  encodeRecord,
+  lookupRecord,
+  MAX_RECORD_PAGES,
+  recordPath,
+  removeRecord,
+  writeRecord,
+  type DurabilityRecord,
 } from '../../src/journal/durability-record.js';
 import { fsIdentityOf } from '../../src/journal/fs-identity.js';
 import { FaultInjectingIo, FileJournalIo } from '../../src/journal/journal-io.js';
@@ -55,14 +63,24 @@ function sample(over: Partial<DurabilityRecord> = {}): DurabilityRecord {
 
 describe('record codec', () => {
   test('round trip', () => {
-    fc.assert(fc.property(
-      fc.array(fc.record({ index: fc.nat({ max: 100_000 }), bits: fc.uint8Array({ minLength: PAGE_BITMAP_BYTES, maxLength: PAGE_BITMAP_BYTES }) }, { noNullPrototype: true }), { maxLength: 4 }),
-      fc.string(), fc.boolean(),
-      (pages, reason, complete) => {
-        const r = sample({ pages, reason, complete, pagesAtRisk: pages.length + 1 });
-        assert.deepEqual(decodeRecord(encodeRecord(r)), r);
-      },
-    ), { numRuns: 50 });
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record(
+            { index: fc.nat({ max: 100_000 }), bits: fc.uint8Array({ minLength: PAGE_BITMAP_BYTES, maxLength: PAGE_BITMAP_BYTES }) },
+            { noNullPrototype: true },
+          ),
+          { maxLength: 4 },
+        ),
+        fc.string(),
+        fc.boolean(),
+        (pages, reason, complete) => {
+          const r = sample({ pages, reason, complete, pagesAtRisk: pages.length + 1 });
+          assert.deepEqual(decodeRecord(encodeRecord(r)), r);
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 
   test('any changed byte, or a cut anywhere, is damage: never a record with fewer clusters', () => {
@@ -157,9 +175,16 @@ function quietLogger(): Logger {
   return l as unknown as Logger;
 }
 
+/** The last cluster of each page that `clusters` touch: written first, so those pages are counted. */
+function pageWarmers(clusters: number[]): number[] {
+  return [...new Set(clusters.map((c) => Math.floor(c / CLUSTERS_PER_PAGE)))].map((p) => (p + 1) * CLUSTERS_PER_PAGE - 1);
+}
+
 /**
- * A journal activated in ordered mode with the daemon's keeper as its guard; clusters recorded
- * (acknowledged, unsynced), then its fdatasync fails and the pages never reach the disk: zeroed.
+ * A journal activated in ordered mode with the daemon's keeper as its guard; its pages first
+ * written and synced (a page's first write syncs in both modes), then clusters recorded
+ * (acknowledged, unsynced), then its fdatasync fails and the rewrites never reach the disk: each
+ * page is left as the last good sync made it.
  */
 async function journalThatLostPages(dir: string, clusters: number[]): Promise<{ path: string; generation: string; events: string[] }> {
   const path = join(dir, 'j.trackfs');
@@ -172,14 +197,23 @@ async function journalThatLostPages(dir: string, clusters: number[]): Promise<{ 
   const st = await file.stat();
   keeper.attach({ dev: st.dev, ino: st.ino });
   j.setDurabilityGuard(keeper);
+  for (const c of pageWarmers(clusters)) await j.record(c, c)!;
+  assert.equal(j.hasUncountedPages, false);
+  const pages = [...new Set(clusters.map((c) => Math.floor(c / CLUSTERS_PER_PAGE)))];
+  const fh = await open(path, 'r+');
+  const synced = new Map<number, Buffer>();
+  for (const p of pages) {
+    const b = Buffer.alloc(PAGE_SIZE);
+    await fh.read(b, 0, PAGE_SIZE, pageOffset(p));
+    synced.set(p, b);
+  }
   for (const c of clusters) await j.record(c, c)!;
   io.inject('datasync', 'EIO');
   await assert.rejects(j.sync());
   const generation = j.generation;
   await j.abandon();
-  // What the failed disk kept: none of the pages written since the last sync.
-  const fh = await open(path, 'r+');
-  for (const p of new Set(clusters.map((c) => Math.floor(c / CLUSTERS_PER_PAGE)))) await fh.write(Buffer.alloc(PAGE_SIZE), 0, PAGE_SIZE, pageOffset(p));
+  // What the failed disk kept: none of the writes since the last good sync.
+  for (const [p, b] of synced) await fh.write(b, 0, PAGE_SIZE, pageOffset(p));
   await fh.close();
   return { path, generation, events };
 }
@@ -203,7 +237,8 @@ describe('the record, end to end on a journal file', () => {
     process.env['TRACKFS_STATE_DIR'] = state;
     const clusters = [5, 6, CLUSTERS_PER_PAGE + 77];
     const { path, generation, events } = await journalThatLostPages(dir, clusters);
-    assert.ok(events.some((e) => /disk failed at .* before changes were synced.*3 cluster\(s\) kept in/.test(e)), JSON.stringify(events));
+    // Kept: every bit of the pages at risk (the clusters and each page's first, synced bit).
+    assert.ok(events.some((e) => /disk failed at .* before changes were synced.*5 cluster\(s\) kept in/.test(e)), JSON.stringify(events));
     assert.equal((await lookupRecord(state, generation)).kind, 'found');
 
     // Offline: the record's clusters are listed, and the journal is trusted.
@@ -273,7 +308,8 @@ describe('the record, end to end on a journal file', () => {
     const keeper = new DurabilityKeeper(path, quietLogger(), () => {});
     keeper.attach({ dev: 0n, ino: 1n });
     j.setDurabilityGuard(keeper);
-    await j.record(1, 1)!;
+    await j.record(CLUSTERS_PER_PAGE - 1, CLUSTERS_PER_PAGE - 1)!; // page 0 counted (synced)
+    await j.record(1, 1)!; // a rewrite: acknowledged unsynced
     io.inject('datasync', 'EIO');
     await assert.rejects(j.sync());
     assert.equal(j.state, 'untrusted');

@@ -316,11 +316,13 @@ describe('header slots', () => {
 const bitsArb = fc.oneof(
   fc.uint8Array({ minLength: PAGE_BITMAP_BYTES, maxLength: PAGE_BITMAP_BYTES }),
   // Sparse pages, like real ones.
-  fc.array(fc.tuple(fc.integer({ min: 0, max: PAGE_BITMAP_BYTES - 1 }), fc.integer({ min: 1, max: 255 })), { maxLength: 20 }).map((sets) => {
-    const b = new Uint8Array(PAGE_BITMAP_BYTES);
-    for (const [i, v] of sets) b[i] = v;
-    return b;
-  }),
+  fc
+    .array(fc.tuple(fc.integer({ min: 0, max: PAGE_BITMAP_BYTES - 1 }), fc.integer({ min: 1, max: 255 })), { maxLength: 20 })
+    .map((sets) => {
+      const b = new Uint8Array(PAGE_BITMAP_BYTES);
+      for (const [i, v] of sets) b[i] = v;
+      return b;
+    }),
 );
 
 function page(index: number, generation: string, bits: Uint8Array | undefined): Buffer {
@@ -393,25 +395,39 @@ describe('bitmap pages', () => {
 
   test('any single flipped byte makes a page damaged', () => {
     fc.assert(
-      fc.property(fc.nat({ max: 1000 }), generationArb, bitsArb, fc.integer({ min: 0, max: PAGE_SIZE - 1 }), fc.integer({ min: 1, max: 255 }), (index, gen, bits, at, mask) => {
-        const buf = page(index, gen, bits);
-        buf[at] = buf[at]! ^ mask;
-        assert.equal(decodePage(buf, index, gen).kind, 'damaged');
-      }),
+      fc.property(
+        fc.nat({ max: 1000 }),
+        generationArb,
+        bitsArb,
+        fc.integer({ min: 0, max: PAGE_SIZE - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        (index, gen, bits, at, mask) => {
+          const buf = page(index, gen, bits);
+          buf[at] = buf[at]! ^ mask;
+          assert.equal(decodePage(buf, index, gen).kind, 'damaged');
+        },
+      ),
       { numRuns: 200 },
     );
   });
 
   test('empty, stale and misplaced pages', () => {
     fc.assert(
-      fc.property(fc.nat({ max: 100000 }), generationArb, generationArb, bitsArb, fc.integer({ min: 1, max: 1000 }), (index, gen, other, bits, shift) => {
-        fc.pre(gen !== other);
-        assert.deepEqual(decodePage(Buffer.alloc(PAGE_SIZE), index, gen), { kind: 'empty' });
-        // A page of another generation: the bitmap was reset since it was written.
-        assert.deepEqual(decodePage(page(index, other, bits), index, gen), { kind: 'stale' });
-        // A valid page at the wrong position (misdirected write) is not trusted.
-        assert.equal(decodePage(page(index + shift, gen, bits), index, gen).kind, 'damaged');
-      }),
+      fc.property(
+        fc.nat({ max: 100000 }),
+        generationArb,
+        generationArb,
+        bitsArb,
+        fc.integer({ min: 1, max: 1000 }),
+        (index, gen, other, bits, shift) => {
+          fc.pre(gen !== other);
+          assert.deepEqual(decodePage(Buffer.alloc(PAGE_SIZE), index, gen), { kind: 'empty' });
+          // A page of another generation: the bitmap was reset since it was written.
+          assert.deepEqual(decodePage(page(index, other, bits), index, gen), { kind: 'stale' });
+          // A valid page at the wrong position (misdirected write) is not trusted.
+          assert.equal(decodePage(page(index + shift, gen, bits), index, gen).kind, 'damaged');
+        },
+      ),
       { numRuns: 100 },
     );
     // Short reads: zeros are a never-written tail, anything else is damage.
@@ -478,7 +494,23 @@ describe('bitmap pages', () => {
 describe('geometry', () => {
   test('isValidClusterSize: powers of two from 4K to 64M', () => {
     for (let e = 12; e <= 26; e++) assert.equal(isValidClusterSize(2 ** e), true, `2^${e}`);
-    for (const n of [0, 1, 512, 2048, 4095, 4097, 12288, 65535, 65537, 2 ** 27, 3 * 2 ** 20, -4096, 4096.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+    for (const n of [
+      0,
+      1,
+      512,
+      2048,
+      4095,
+      4097,
+      12288,
+      65535,
+      65537,
+      2 ** 27,
+      3 * 2 ** 20,
+      -4096,
+      4096.5,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+    ]) {
       assert.equal(isValidClusterSize(n), false, String(n));
     }
   });

@@ -41,7 +41,10 @@ function setOf(b: PagedBitmap): number[] {
 
 async function verdictOf(bytes: Buffer) {
   const { journal, report } = await Journal.load(new MemoryIo(bytes));
-  return { journal, verdict: assessJournal(journal.headerSnapshot(), report, BOOT, { mtimeNs: MTIME, size: IMAGE_SIZE, isBlockDevice: false }) };
+  return {
+    journal,
+    verdict: assessJournal(journal.headerSnapshot(), report, BOOT, { mtimeNs: MTIME, size: IMAGE_SIZE, isBlockDevice: false }),
+  };
 }
 
 describe('golden journal, format version 3', () => {
@@ -188,7 +191,13 @@ describe('versions 1 and 2 are upgraded to 3 by the first header write', () => {
       assert.equal(io.powerLossImage().length, journalFileSize(imageSize, h.clusterSize));
       // Version 1: pages 0, 1 and 5 of this generation (page 3 is stale). Version 2: 3 pages, 1 index page.
       assert.deepEqual([u.bitmapPagesWritten, u.eraIndexPagesWritten], name === 'version 1' ? [3, 0] : [3, 1]);
-      assert.deepEqual(upgraded.report, { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [], missingPages: 0, lostPages: 0 });
+      assert.deepEqual(upgraded.report, {
+        damagedHeaderSlots: [],
+        damagedPages: [],
+        damagedHistoryPages: [],
+        missingPages: 0,
+        lostPages: 0,
+      });
       assert.equal(assessJournal(u, upgraded.report, BOOT, null).trusted, true);
       assert.deepEqual(setOf(await upgraded.journal.changedSince(0)), changed);
     });

@@ -165,7 +165,10 @@ describe('golden journal, format version 1', () => {
   });
 
   test('page kinds: valid, empty, stale', () => {
-    const kinds = Array.from({ length: 6 }, (_, p) => decodePage(raw.subarray(pageOffset(p), pageOffset(p) + PAGE_SIZE), p, GENERATION).kind);
+    const kinds = Array.from(
+      { length: 6 },
+      (_, p) => decodePage(raw.subarray(pageOffset(p), pageOffset(p) + PAGE_SIZE), p, GENERATION).kind,
+    );
     assert.deepEqual(kinds, ['valid', 'valid', 'empty', 'stale', 'empty', 'valid']);
     // Version 1 pages have no epoch (zero), which reads as epoch 1, the journal's only one.
     const d0 = decodePage(raw.subarray(pageOffset(0), pageOffset(0) + PAGE_SIZE), 0, GENERATION);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Journal, JournalClosedError } from '../../src/journal/journal.js';
 import { FaultInjectingIo } from '../../src/journal/journal-io.js';
+import { assessJournal } from '../../src/journal/recovery.js';
 import {
   CLUSTERS_PER_PAGE,
   decodeHeader,
@@ -64,9 +65,29 @@ describe('Journal: create, load, record', () => {
       assert.deepEqual(report, { damagedHeaderSlots: [], damagedPages: [], damagedHistoryPages: [], missingPages: 0, lostPages: 0 });
       const h = k.headerSnapshot();
       assert.deepEqual(
-        { version: h.version, sequence: h.sequence, imageSize: h.imageSize, clusterSize: h.clusterSize, state: h.state, durability: h.durability, createdAt: h.createdAt, imagePath: h.imagePath, reason: h.reason },
+        {
+          version: h.version,
+          sequence: h.sequence,
+          imageSize: h.imageSize,
+          clusterSize: h.clusterSize,
+          state: h.state,
+          durability: h.durability,
+          createdAt: h.createdAt,
+          imagePath: h.imagePath,
+          reason: h.reason,
+        },
         // Sequence 2: after the two slots of create, the header that counts the three new pages.
-        { version: FORMAT_VERSION, sequence: 2n, imageSize: IMAGE_SIZE, clusterSize: CS, state: 'clean', durability: 'strict', createdAt: 1_700_000_000_000, imagePath: '/images/a.img', reason: '' },
+        {
+          version: FORMAT_VERSION,
+          sequence: 2n,
+          imageSize: IMAGE_SIZE,
+          clusterSize: CS,
+          state: 'clean',
+          durability: 'strict',
+          createdAt: 1_700_000_000_000,
+          imagePath: '/images/a.img',
+          reason: '',
+        },
       );
       assert.equal(h.bitmapPagesWritten, 3);
       assert.equal(k.generation, j.generation);
@@ -150,10 +171,30 @@ describe('Journal: create, load, record', () => {
     io.unhold('datasync');
   });
 
+  test('ordered mode: the first write of a page waits for an fdatasync and the header counts it', async () => {
+    const io = new MemoryIo();
+    const j = await newJournal(io);
+    await activate(j, 'ordered');
+    io.hold('datasync');
+    const first = track(j.record(3, 3)!);
+    await io.waitForPending('datasync');
+    assert.equal(first.state, 'pending', 'a page not yet counted was acknowledged before any fdatasync');
+    io.unhold('datasync');
+    await first.promise;
+    assert.equal(j.headerSnapshot().bitmapPagesWritten, 1);
+    assert.equal(j.hasUncountedPages, false);
+    // Zeroed after the daemon's death (same boot, nothing synced since), the page is damage.
+    const killed = io.processCrashImage();
+    killed.fill(0, pageOffset(0), pageOffset(0) + PAGE_SIZE);
+    const { journal, report } = await reload(killed);
+    assert.equal(assessJournal(journal.headerSnapshot(), report, 'boot-1', null).trusted, false);
+  });
+
   test('ordered mode: recorded when the page write returned; fdatasync on sync()', async () => {
     const io = new MemoryIo();
     const j = await newJournal(io);
     await activate(j, 'ordered');
+    await j.record(3, 3); // page 0 counted (its first write syncs, see above)
     io.hold('datasync');
     const syncs = io.calls.datasync;
     await j.record(7, 7)!;
@@ -220,7 +261,8 @@ describe('Journal: failures', () => {
     const io = new FaultInjectingIo(mem);
     const j = await newJournal(io);
     await activate(j, 'ordered');
-    await j.record(50, 50)!;
+    await j.record(49, 49)!; // page 0 counted: its first write syncs
+    await j.record(50, 50)!; // a rewrite: not synced
     io.inject('datasync', 'EIO');
     await assert.rejects(j.sync(), { code: 'EIO' });
     assert.equal(recordedSet((await reload(mem.powerLossImage())).journal).has(50), false);
@@ -255,6 +297,31 @@ describe('Journal: failures', () => {
     const { journal: k } = await reload(mem.powerLossImage());
     assert.equal(k.cache.isRecorded(CPP + 2, CPP + 2), true, 'an acknowledged cluster was lost: a stale page write landed after a newer one');
     assertSubset([1, CPP + 1, CPP + 2, 2 * CPP], recordedSet(k), 'after the retry');
+  });
+
+  test('a reset whose header cannot be written leaves the journal untrusted, not trusted without its history', async () => {
+    // Found by the torture suite's io-errors kind: the reset dropped the recorded bits before its
+    // header write failed, and the old generation went on, trusted, without them.
+    const mem = new MemoryIo();
+    const j = await newJournal(mem);
+    await activate(j, 'strict');
+    await j.record(1, 5);
+    const { checkpoint } = await j.checkpoint();
+    await j.record(10, 10);
+    let failNext = true;
+    mem.faultHook = (op) => (op === 'datasync' && failNext ? ((failNext = false), 'EIO') : null);
+    await assert.rejects(j.reset(), { code: 'EIO' });
+    const h = j.headerSnapshot();
+    assert.equal(h.state, 'untrusted', 'in memory');
+    assert.match(h.reason, /reset of the journal failed \(EIO\)/);
+    const { journal: k } = await reload(mem.processCrashImage());
+    const kh = k.headerSnapshot();
+    if (kh.state !== 'untrusted') {
+      // Only a new generation (nothing of the old one vouched for) may be trusted on disk.
+      assert.notEqual(kh.generation, h.generation, 'the old generation on disk must not stay trusted');
+    }
+    assert.ok((await j.changedSince(checkpoint)).test(10) || j.headerSnapshot().state === 'untrusted');
+    await j.abandon();
   });
 
   test('record() and sync() after close reject; close(null) leaves the header active', async () => {
@@ -496,7 +563,7 @@ describe('Journal: header state changes', () => {
     const longPath = '/images/' + 'x'.repeat(1500) + '.img';
     await j.activate({ durability: 'strict', bootId: 'boot-1', pid: 1, imagePath: longPath }); // sequence 2, slot 0
     const slot1Before = Buffer.from(io.bytes().subarray(HEADER_SLOT_SIZE, 2 * HEADER_SLOT_SIZE));
-    await j.markUntrusted('something'); // sequence 3, slot 1
+    await j.checkpoint(); // sequence 3, slot 1
     const image = io.powerLossImage();
     // Only the first sector of the new slot 1 reached the disk.
     slot1Before.copy(image, HEADER_SLOT_SIZE + 512, 512);
@@ -512,8 +579,28 @@ describe('Journal: header state changes', () => {
     await k2.markUntrusted('again');
     const again = await reload(mem2.powerLossImage());
     assert.deepEqual(again.report.damagedHeaderSlots, []);
-    assert.equal(again.journal.headerSnapshot().sequence, 3n);
+    // Marked untrusted: written to both slots (sequence 3 in slot 1, then 4 in slot 0).
+    assert.equal(again.journal.headerSnapshot().sequence, 4n);
     assert.equal(again.journal.headerSnapshot().reason, 'again');
+  });
+
+  test('a journal marked untrusted stays untrusted when the newest header slot is lost', async () => {
+    // Found by the torture suite's fuzz kind: written to one slot only, the mark was undone by the
+    // loss of that slot (the older header, active, was read and trusted).
+    const io = new MemoryIo();
+    const j = await newJournal(io);
+    await activate(j, 'ordered');
+    await j.record(5, 9);
+    await j.markUntrusted('the disk lost writes');
+    const image = io.powerLossImage();
+    for (const slot of [0, 1]) {
+      const lost = Buffer.from(image);
+      lost.fill(0, slot * HEADER_SLOT_SIZE, (slot + 1) * HEADER_SLOT_SIZE);
+      const { journal: k } = await reload(lost);
+      assert.equal(k.headerSnapshot().state, 'untrusted', `slot ${slot} zeroed`);
+      assert.equal(k.headerSnapshot().reason, 'the disk lost writes');
+    }
+    await j.abandon();
   });
 
   test('a damaged page after an active header is loaded as fully set, reported, and rewritten', async () => {

@@ -44,7 +44,7 @@ describe('parseMountinfo', () => {
 
   test('escapes: \\040 space, \\011 tab, \\012 newline, \\134 backslash, in the mount point and the source', () => {
     const text = '40 22 0:50 / /mnt/my\\040disk\\011a\\012b\\134c rw shared:3 - fuse.trackfs trackfs:a\\040b rw,user_id=0\n';
-    const expected = { majorMinor: '0:50', mountPoint: '/mnt/my disk\ta\nb\\c', fsType: 'fuse.trackfs', source: 'trackfs:a b' };
+    const expected = { majorMinor: '0:50', mountPoint: '/mnt/my disk\ta\nb\\c', fsType: 'fuse.trackfs', source: 'trackfs:a b', userId: 0 };
     assert.deepEqual(parseMountinfo(text), [expected]);
   });
 
@@ -61,6 +61,17 @@ describe('parseMountinfo', () => {
   test('the file system type is unescaped too (a FUSE subtype is the mounter\'s choice)', () => {
     const [e] = parseMountinfo('40 22 0:50 / /mnt/x rw - fuse.my\\040fs src rw');
     assert.equal(e?.fsType, 'fuse.my fs');
+  });
+
+  test('a FUSE mount\'s owner is its user_id super option; none without one', () => {
+    const [a, b, c] = parseMountinfo([
+      '40 22 0:50 / /mnt/x rw - fuse.trackfs trackfs rw,user_id=1001,group_id=1001,allow_other',
+      '41 22 0:51 / /mnt/y rw - fuse.trackfs trackfs rw,group_id=0,user_id=0',
+      '42 22 0:52 / /mnt/z rw - tmpfs none rw,xuser_id=5',
+    ].join('\n'));
+    assert.equal(a?.userId, 1001);
+    assert.equal(b?.userId, 0);
+    assert.equal(c?.userId, undefined);
   });
 
   test('malformed lines are skipped; the good ones around them are kept', () => {

@@ -17,7 +17,9 @@ function stepsArb(count: number): fc.Arbitrary<Step[]> {
   const start = fc.oneof(
     fc.integer({ min: 0, max: count - 1 }),
     // Near a page boundary, so ranges span pages.
-    fc.tuple(fc.integer({ min: 0, max: Math.floor((count - 1) / CPP) }), fc.integer({ min: -8, max: 8 })).map(([p, d]) => Math.min(count - 1, Math.max(0, p * CPP + d))),
+    fc
+      .tuple(fc.integer({ min: 0, max: Math.floor((count - 1) / CPP) }), fc.integer({ min: -8, max: 8 }))
+      .map(([p, d]) => Math.min(count - 1, Math.max(0, p * CPP + d))),
     // A few hot clusters, so marks often hit pages that are in flight.
     fc.constantFrom(0, Math.min(count - 1, 5), Math.min(count - 1, CPP + 3)),
   );

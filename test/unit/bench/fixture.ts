@@ -15,6 +15,7 @@ export function fixedResults(): JobResult[] {
       ratios: {
         vsDirect: { direct: 1, 'trackfs-strict': 0.475, 'trackfs-off': 0.5, qsd: 0.75 },
         vsQsd: { direct: 1.333, 'trackfs-strict': 0.633, 'trackfs-off': 0.667, qsd: 1 },
+        vsC: { direct: null, 'trackfs-strict': null, 'trackfs-off': null, qsd: null },
         strictVsOff: 0.95, orderedVsOff: null,
       },
     },
@@ -26,6 +27,7 @@ export function fixedResults(): JobResult[] {
       ratios: {
         vsDirect: { direct: 1, 'trackfs-strict': 0.008, 'trackfs-off': 0.057, qsd: null },
         vsQsd: { direct: null, 'trackfs-strict': null, 'trackfs-off': null, qsd: null },
+        vsC: { direct: null, 'trackfs-strict': null, 'trackfs-off': null, qsd: null },
         strictVsOff: 0.136, orderedVsOff: null,
       },
     },

@@ -11,7 +11,7 @@ const fake = (name: string, why: string | null): Target => ({
 describe('bench targets', () => {
   test('the comparison runs these targets in this order, each with its own colour', () => {
     const targets = comparisonTargets();
-    assert.deepEqual(targets.map((t) => t.name), ['direct', 'trackfs-strict', 'trackfs-ordered', 'trackfs-off', 'c-libfuse2', 'qsd']);
+    assert.deepEqual(targets.map((t) => t.name), ['direct', 'trackfs-strict', 'trackfs-js', 'trackfs-ordered', 'trackfs-off', 'c-libfuse2', 'qsd']);
     const colors = colorsOf(targets);
     assert.equal(Object.keys(colors).length, targets.length);
     assert.equal(new Set(Object.values(colors)).size, targets.length);

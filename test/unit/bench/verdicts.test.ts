@@ -62,4 +62,26 @@ describe('bench verdicts', () => {
       { target: '16 TiB sparse image: RSS < 150 MB after mount', value: '150 MB', holds: false },
     ]);
   });
+
+  test('the native data path: 4 KiB jobs against qsd and C, 1 MiB O_DIRECT against qsd, CPU per request', () => {
+    const base = fixedResults()[0]!;
+    const job = (id: string, vsQsd: number, vsC: number, cpu = 20): JobResult => ({
+      ...base, id, ratios: { ...base.ratios, vsQsd: { ...base.ratios.vsQsd, 'trackfs-strict': vsQsd }, vsC: { ...base.ratios.vsC, 'trackfs-strict': vsC } },
+      targets: { ...base.targets, 'trackfs-strict': { ...base.targets['trackfs-strict']!, cpuUsPerOp: cpu }, 'c-libfuse2': base.targets['qsd']! },
+    });
+    // The CPU target is the median over the 4 KiB read and rewrite jobs only: a first touch's CPU
+    // (waiting on the journal) does not count.
+    const results = [
+      job('rand-read-qd1', 1.2, 0.95, 20), job('rand-write-qd1-rewrite', 0.8, 0.85, 29), job('seq-write-direct-rewrite', 0.6, 0.4, 500),
+      job('rand-write-qd1-first', 0.1, 0.1, 400),
+    ];
+    const v = judge(results, { trackerCost: null, scale: null, cpuUsPer4kOp: { 'trackfs-strict': 99 } }).filter((x) => x.target.startsWith('native path'));
+    assert.deepEqual(v.map((x) => [x.target.replace(/: .*/, ''), x.holds]), [
+      ['native path', true], ['native path', true], ['native path', false], ['native path', false], ['native path', true], ['native path', true],
+    ]);
+    assert.equal(v.at(-1)!.value, '24.5 µs');
+    const slowResults = [job('rand-read-qd1', 1.2, 0.95, 31), job('rand-write-qd1-rewrite', 0.8, 0.85, 35)];
+    const slow = judge(slowResults, { trackerCost: null, scale: null, cpuUsPer4kOp: { 'trackfs-strict': 1 } }).at(-1)!;
+    assert.equal(slow.holds, false);
+  });
 });

@@ -16,7 +16,7 @@
  *   FaultInjectingIo never reaches this io, so it drops nothing: use `faultHook` or `failAt`.
  * - `faultHook` fails a single call by returning an errno code for it.
  */
-import type { JournalIo } from '../../../src/journal/journal-io.js';
+import { injectedFault, type JournalIo } from '../../../src/journal/journal-io.js';
 
 export type MemOp = 'read' | 'write' | 'datasync' | 'truncate';
 
@@ -28,13 +28,6 @@ export interface PendingCall {
   complete: () => void;
   /** Fails the call with an errno code; nothing is applied. */
   fail: (code: string) => void;
-}
-
-export function errnoError(code: string, op: string): NodeJS.ErrnoException {
-  const e: NodeJS.ErrnoException = new Error(`${code}: memory-io fault, ${op}`);
-  e.code = code;
-  e.syscall = op;
-  return e;
 }
 
 type Mutation = { position: number; data: Buffer } | { truncate: number };
@@ -219,11 +212,11 @@ export class MemoryIo implements JournalIo {
 
   /** Runs `apply` when the call completes; `failed` when it fails (a fault or failAt). */
   private gate<T>(op: MemOp, position: number, apply: () => T, failed: () => void = () => {}): Promise<T> {
-    if (this.closed) return Promise.reject(errnoError('EBADF', op));
+    if (this.closed) return Promise.reject(injectedFault('EBADF', op));
     const code = this.faultHook?.(op, position) ?? null;
     if (code) {
       failed();
-      return Promise.reject(errnoError(code, op));
+      return Promise.reject(injectedFault(code, op));
     }
     if (!this.held.has(op)) return Promise.resolve().then(apply);
     return new Promise<T>((resolve, reject) => {
@@ -237,7 +230,7 @@ export class MemoryIo implements JournalIo {
         fail: (c: string) => {
           this.remove(call);
           failed();
-          reject(errnoError(c, op));
+          reject(injectedFault(c, op));
         },
       };
       this.pending.push(call);
