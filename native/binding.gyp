@@ -7,7 +7,7 @@
   "targets": [
     {
       "target_name": "trackfs_native",
-      "sources": ["src/addon.c", "src/fsid.c", "src/flock.c"],
+      "sources": ["src/addon.c", "src/fsid.c", "src/flock.c", "src/retire-fd.c"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror=implicit-function-declaration", "-O2"],
       "conditions": [
         ["OS!='linux'", { "sources!": ["src/fsid.c"], "sources": ["src/fsid-other.c"] }],

@@ -3,7 +3,8 @@
  * is lost and logs it once). mountIdOf, lockFile and unlockFile are thin, synchronous wrappers
  * around one system call that does no I/O on a device (cached metadata, advisory locks), so they
  * are safe on the event loop; inTerminalForeground opens the controlling terminal without waiting
- * (O_NONBLOCK) and reads its foreground process group. `fastPath`, the native data path (fastpath*.c), is there only when the addon was
+ * (O_NONBLOCK) and reads its foreground process group; retireFd waits at most half a second for a
+ * swap done on a thread of its own. `fastPath`, the native data path (fastpath*.c), is there only when the addon was
  * built against libfuse-dev (binding.gyp defines TRACKFS_HAVE_FASTPATH); its calls from
  * JavaScript do no I/O either.
  */
@@ -118,12 +119,23 @@ static napi_value in_terminal_foreground_js(napi_env env, napi_callback_info inf
   return out;
 }
 
+/* retireFd(fd) -> 0 or a negative errno: retire_fd (retire-fd.c). */
+static napi_value retire_fd_js(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int fd;
+  if (!int_call(env, info, 1, argv, "retireFd(fd): an integer", &fd)) return NULL;
+  napi_value out;
+  CHECK(napi_create_int32(env, retire_fd(fd), &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mountIdOf", NULL, mount_id_of_js, NULL, NULL, NULL, napi_default, NULL},
     {"lockFile", NULL, lock_file_js, NULL, NULL, NULL, napi_default, NULL},
     {"unlockFile", NULL, unlock_file_js, NULL, NULL, NULL, napi_default, NULL},
     {"inTerminalForeground", NULL, in_terminal_foreground_js, NULL, NULL, NULL, napi_default, NULL},
+    {"retireFd", NULL, retire_fd_js, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
 #ifdef TRACKFS_HAVE_FASTPATH

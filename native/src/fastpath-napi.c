@@ -169,6 +169,13 @@ static napi_value detach_js(napi_env env, napi_callback_info info) {
   return int_result(env, fp_detach(&inst->st));
 }
 
+static napi_value retire_fd_js(napi_env env, napi_callback_info info) {
+  ARGS(1)
+  struct fp_instance *inst = instance_of(env, argv[0]);
+  if (!inst) return NULL;
+  return int_result(env, fp_retire_fd(&inst->st));
+}
+
 /* setGates(handle, read, write) -> 0 | -errno */
 static napi_value set_gates_js(napi_env env, napi_callback_info info) {
   ARGS(3)
@@ -289,6 +296,7 @@ napi_value fastpath_napi_exports(napi_env env) {
     {"create", NULL, create_js, NULL, NULL, NULL, napi_enumerable, NULL},
     {"attach", NULL, attach_js, NULL, NULL, NULL, napi_enumerable, NULL},
     {"detach", NULL, detach_js, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"retireFd", NULL, retire_fd_js, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setGates", NULL, set_gates_js, NULL, NULL, NULL, napi_enumerable, NULL},
     {"armDrain", NULL, arm_drain_js, NULL, NULL, NULL, napi_enumerable, NULL},
     {"orRecordedPage", NULL, or_recorded_page_js, NULL, NULL, NULL, napi_enumerable, NULL},

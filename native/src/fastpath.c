@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "fastpath.h"
+#include "fsid.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,6 +127,11 @@ int fp_detach(struct fp_state *st) {
   free_pages(st);
   st->attached = 0;
   return 0;
+}
+
+int fp_retire_fd(struct fp_state *st) {
+  if (!st->attached || st->fd < 0) return -EINVAL;
+  return retire_fd(st->fd);
 }
 
 int fp_set_gates(struct fp_state *st, int read_open, int write_open) {

@@ -159,6 +159,14 @@ void fp_destroy(struct fp_state *st);
 int fp_attach(struct fp_state *st, const struct fp_binding_params *p);
 /* Owner. 0, or -EBUSY while a gate is open or anything is in flight; -EINVAL when not attached. */
 int fp_detach(struct fp_state *st);
+/*
+ * Owner, when fp_detach said EBUSY (a call stuck on the device): retire_fd (fsid.h) on the
+ * module's descriptor. The number stays the module's, so a request that counted itself in before
+ * the gates closed finds an inert file (its I/O fails and is forwarded to JavaScript), never
+ * another one; fp_detach closes it once the stuck call has returned. 0, -errno of retire_fd, or
+ * -EINVAL when not attached.
+ */
+int fp_retire_fd(struct fp_state *st);
 /* Owner. Opening a gate needs a binding (-EINVAL); closing always works. */
 int fp_set_gates(struct fp_state *st, int read_open, int write_open);
 /* Owner. ORs a page of committed bits into `recorded`. 0, -EINVAL (not attached, bad index or

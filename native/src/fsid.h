@@ -1,6 +1,7 @@
 /*
  * Facts about open files that Node.js does not expose: which mount a file is on (a number that
- * changes when its file system is unmounted and mounted again) and whole-file advisory locks.
+ * changes when its file system is unmounted and mounted again), whole-file advisory locks, and a
+ * descriptor taken out of the table without its number being freed.
  * See src/native/native.ts for the TypeScript side and why each is needed.
  */
 #ifndef TRACKFS_FSID_H
@@ -24,5 +25,9 @@ int lock_file(int fd, int exclusive, int wait);
 /* Releases the flock(2) lock of `fd`'s open file description (every descriptor that shares it,
  * such as the fast path's duplicate, which is closed on a thread of its own); 0 or -errno. */
 int unlock_file(int fd);
+
+/* Points descriptor `fd` at an inert file (I/O on it fails) and closes the old one on a thread of
+ * its own: see retire-fd.c for why. 0 once the swap is seen, or -errno (-ENOSYS off Linux). */
+int retire_fd(int fd);
 
 #endif

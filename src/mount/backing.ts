@@ -263,6 +263,17 @@ export class BackingOwner {
   }
 
   /**
+   * Before the daemon forks on its way out (fusermount): the image a stuck native call still holds
+   * must not be inherited (ImageFile.retire says why). Only on the way out: a resume needs that
+   * descriptor's lock, which a retired descriptor no longer carries. Says what could not be done.
+   */
+  retireStuckImage(): string | null {
+    const held = this.#heldByStuckCall;
+    if (!held || held.retire()) return null;
+    return `the descriptor of ${held.facts.path}, which a stuck call holds, could not be retired: a fork may wait for the device`;
+  }
+
+  /**
    * After a failed start (the FUSE mount refused, say): nothing was served, so the image is as the
    * activation found it. The journal is closed clean with the image's mtime, as a release does, so
    * that the failed start does not read later as a daemon that died (an ordered journal left active

@@ -18,7 +18,7 @@ import { ControlServer, type ReplyContext } from '../control/server.js';
 import { VOLUME_NAME } from '../fuse/adapter.js';
 import { createFastPath, fastPathStatus } from '../native/fastpath.js';
 import { NativePath } from '../volume/native-path.js';
-import { whenFuseConnectionClosed } from '../fuse/connection.js';
+import { abortFuseConnection, fuseConnectionOf, whenFuseConnectionClosed } from '../fuse/connection.js';
 import type { FuseHandle } from '../fuse/mount.js';
 import { requireFuse, requireFuseAccess } from '../fuse/availability.js';
 import { inspectImage, type ImageFacts, type ImageFile } from '../volume/image.js';
@@ -58,6 +58,8 @@ export class MountDaemon {
   #registered = false;
   #volume: Volume | null = null;
   #backing: BackingOwner | null = null;
+  /** Our FUSE connection's number (/sys/fs/fuse/connections), for the exit with calls stuck. */
+  #connection: string | null = null;
   #control: ControlServer | null = null;
   #fuse: FuseHandle | null = null;
   #watch: MountWatch | null = null;
@@ -145,6 +147,7 @@ export class MountDaemon {
         backingGone: (v) => void this.#onBackingVolumeGone(v),
       });
       this.#watch.start();
+      this.#connection = await fuseConnectionOf(this.#mountpoint, `trackfs:${paths.id}`);
       await this.#watchBacking();
     } catch (e) {
       this.log.error({ err: e }, `mount failed: ${messageOf(e)}`);
@@ -425,6 +428,8 @@ export class MountDaemon {
       this.exit(3);
     }, TIMEOUTS.shutdownWatchdogMs);
     const released = await this.#release(reason, 'EIO');
+    const notRetired = this.#backing?.retireStuckImage() ?? null;
+    if (notRetired) this.log.warn(notRetired);
     const steps = new BoundedSteps(this.log, 'shutdown');
     const fuse = this.#fuse;
     if (opts.unmountFuse && fuse) {
@@ -465,6 +470,14 @@ export class MountDaemon {
       // libuv joins its threadpool at exit, and a thread blocked on a stalled device never comes
       // back: process.exit would hang. Nothing is left to save (the journal is closed), so go now.
       this.log.warn({ code }, 'backing calls never returned; exiting with SIGKILL so the exit cannot hang');
+      // A worker blocked on the device keeps this process, and so our /dev/fuse descriptor, alive
+      // past the SIGKILL: the request it serves, and any sent later, would wait for the device.
+      // Ending the connection answers them now.
+      if (this.#connection !== null) {
+        const problem = abortFuseConnection(this.#connection);
+        if (problem) this.log.warn(`could not end FUSE connection ${this.#connection}: ${problem}; requests on it wait for the device`);
+        else this.log.info(`ended FUSE connection ${this.#connection}: requests still on it are answered with an error`);
+      }
       flushLogs();
       process.kill(process.pid, 'SIGKILL');
     }

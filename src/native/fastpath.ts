@@ -15,8 +15,9 @@
  *   ... eject/unmount: setGates(false, false); await drain('all'); detach(); dispose()
  *
  * A native request stuck on a stalled device cannot be answered from here: drain() resolves false
- * when its timeout passes, detach() and clearRecorded() then throw EBUSY, and the binding (with
- * the module's own duplicate of the image descriptor) stays as it is until the call returns. With
+ * when its timeout passes, detach() and clearRecorded() then throw EBUSY, and the binding stays as
+ * it is until the call returns; the module's descriptor number stays its own but is retired
+ * (retireFd: it names an inert file, so no later fork inherits the image). With
  * the gates closed every new request goes to JavaScript meanwhile. `counters().inFlight*` and
  * `completed` show it: requests in flight while `completed` does not move are stuck.
  */
@@ -38,6 +39,7 @@ interface RawFastPath {
     followAfter: number,
   ): number;
   detach(h: object): number;
+  retireFd(h: object): number;
   setGates(h: object, read: boolean, write: boolean): number;
   armDrain(h: object, writesOnly: boolean): number;
   orRecordedPage(h: object, index: number, bits: Uint8Array): number;
@@ -113,6 +115,12 @@ export interface FastPath {
   attach(binding: FastPathBinding): void;
   /** Unbinds it and closes the module's descriptor. Throws EBUSY unless both gates are closed and drained. */
   detach(): void;
+  /**
+   * After detach threw EBUSY: the module's descriptor number now names an inert file (I/O on it
+   * fails and goes to JavaScript), so no later fork inherits the image (native/src/retire-fd.c).
+   * Says whether that was done. detach() closes the number once the stuck call has returned.
+   */
+  retireFd(): boolean;
   /** Opens or closes the gates. Opening needs a binding. */
   setGates(gates: { read: boolean; write: boolean }): void;
   /**
@@ -198,6 +206,9 @@ export function createFastPath(): FastPath | null {
     },
     detach() {
       check(fp.detach(handle), 'detach');
+    },
+    retireFd() {
+      return fp.retireFd(handle) === 0;
     },
     setGates(g) {
       check(fp.setGates(handle, g.read, g.write), 'open a gate (nothing attached)');

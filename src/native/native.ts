@@ -15,6 +15,8 @@ export interface NativeAddon {
   unlockFile(fd: number): number;
   /** 1: pid's process group is the foreground group of our terminal; 0: it is not; below 0: no terminal, or no such process. */
   inTerminalForeground(pid: number): number;
+  /** 0: `fd` now names an inert file and the old one is being closed on a thread of its own; below 0: not done. */
+  retireFd(fd: number): number;
 }
 
 // dist/src/native/native.js -> <package>/native/build/Release/

@@ -67,3 +67,13 @@ export async function lockDescriptor(fd: number, exclusive: boolean): Promise<Lo
 export function unlockDescriptor(fd: number): void {
   native()?.unlockFile(fd);
 }
+
+/**
+ * Takes `fd`'s file out of this process's descriptor table without freeing the number (it then
+ * names an inert file; closing it later is the caller's): for an image whose device no longer
+ * answers, which every later fork would inherit and fail to close at exec. False when it could not
+ * be done (no addon, not Linux).
+ */
+export function retireDescriptor(fd: number): boolean {
+  return native()?.retireFd(fd) === 0;
+}

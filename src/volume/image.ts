@@ -7,7 +7,7 @@ import { close, fdatasync, fstat, open, read, write, constants as fsConstants, t
 import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ErrnoError } from '../util/errno.js';
-import { lockDescriptor, unlockDescriptor } from '../util/file-lock.js';
+import { lockDescriptor, retireDescriptor, unlockDescriptor } from '../util/file-lock.js';
 import { fsError, unreachable } from '../util/fs-errors.js';
 
 export interface ImageFacts {
@@ -193,6 +193,16 @@ export class ImageFile {
    */
   releaseLock(): void {
     if (!this.closed) unlockDescriptor(this.fd);
+  }
+
+  /**
+   * For a daemon about to fork (fusermount at unmount) while a call stuck on the device holds this
+   * image: the descriptor number is kept but names an inert file from now on, so the child does not
+   * inherit a file whose close at exec would never return. The image lock goes with the stuck
+   * call's reference. close() then closes the inert file. False when it could not be done.
+   */
+  retire(): boolean {
+    return !this.closed && retireDescriptor(this.fd);
   }
 
   async close(): Promise<void> {

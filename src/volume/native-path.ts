@@ -77,6 +77,9 @@ export class NativePath {
       return true;
     } catch {
       this.#off = 'a native call is stuck on the image';
+      // Kept bound (the number must stay the module's), but no longer the image: a fork the
+      // daemon makes from now on (fusermount at unmount) must not inherit a file that cannot close.
+      this.fp.retireFd();
       return false;
     }
   }

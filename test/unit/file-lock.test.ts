@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lockDescriptor } from '../../src/util/file-lock.js';
+import { lockDescriptor, retireDescriptor } from '../../src/util/file-lock.js';
+import { native } from '../../src/native/native.js';
 
 const LOCK_MODULE = fileURLToPath(new URL('../../src/util/file-lock.js', import.meta.url));
 
@@ -48,4 +49,27 @@ test('a lock taken in this process is seen by flock(1) as held', async (t) => {
   assert.throws(() => execFileSync('flock', ['-n', '-x', path, 'true']), 'flock(1) got the lock');
   closeSync(fd);
   execFileSync('flock', ['-n', '-x', path, 'true']);
+});
+
+test('retireDescriptor: the number stays taken, I/O on it fails, the file is closed and its lock given up', { skip: native() === null || process.platform !== 'linux' ? 'needs the addon, on Linux' : false }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trackfs-retire-'));
+  try {
+    const path = join(dir, 'image');
+    writeFileSync(path, 'data');
+    const fd = openSync(path, 'r+');
+    assert.equal(native()!.lockFile(fd, true), 0);
+    assert.equal(retireDescriptor(fd), true);
+    // The number still names something (not free for another open to take)...
+    assert.doesNotThrow(() => fstatSync(fd));
+    // ...but not the image: reads and writes fail instead of reaching it.
+    assert.throws(() => readSync(fd, Buffer.alloc(4), 0, 4, 0), { code: 'EBADF' });
+    assert.throws(() => writeSync(fd, 'x', 0), { code: 'EBADF' });
+    // The image's open file description is gone with it, and its lock (another one can take it).
+    const other = openSync(path, 'r+');
+    assert.equal(native()!.lockFile(other, true), 0);
+    closeSync(other);
+    closeSync(fd);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

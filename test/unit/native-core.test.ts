@@ -20,7 +20,7 @@ test('native data path core (C)', { skip: process.platform !== 'linux' ? 'Linux 
   const bin = join(dir, 'core-test');
   const build = spawnSync(cc, [
     '-std=gnu11', '-O2', '-Wall', '-Wextra', '-pthread', '-DFP_TEST_HOOKS', `-I${join(ROOT, 'native', 'src')}`,
-    join(ROOT, 'native', 'test', 'fastpath-core-test.c'), join(ROOT, 'native', 'src', 'fastpath.c'), '-o', bin,
+    join(ROOT, 'native', 'test', 'fastpath-core-test.c'), join(ROOT, 'native', 'src', 'fastpath.c'), join(ROOT, 'native', 'src', 'retire-fd.c'), '-o', bin,
   ], { encoding: 'utf8' });
   assert.equal(build.status, 0, `build failed:\n${build.stderr}`);
   const run = spawnSync(bin, [dir], { encoding: 'utf8', timeout: 100_000 });
