@@ -84,14 +84,19 @@ static napi_value lock_file_js(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* A call of one integer argument answered with fn's integer result. */
+static napi_value int_to_int(napi_env env, napi_callback_info info, const char *usage, int (*fn)(int)) {
+  napi_value argv[1];
+  int arg;
+  if (!int_call(env, info, 1, argv, usage, &arg)) return NULL;
+  napi_value out;
+  CHECK(napi_create_int32(env, fn(arg), &out));
+  return out;
+}
+
 /* unlockFile(fd) -> 0 or a negative errno. */
 static napi_value unlock_file_js(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  int fd;
-  if (!int_call(env, info, 1, argv, "unlockFile(fd): an integer", &fd)) return NULL;
-  napi_value out;
-  CHECK(napi_create_int32(env, unlock_file(fd), &out));
-  return out;
+  return int_to_int(env, info, "unlockFile(fd): an integer", unlock_file);
 }
 
 /*
@@ -100,33 +105,23 @@ static napi_value unlock_file_js(napi_env env, napi_callback_info info) {
  * terminal; -ESRCH: no such process). A signal the terminal raises (Ctrl-C, Ctrl-\, a hangup)
  * went to every process of that group.
  */
-static napi_value in_terminal_foreground_js(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  int pid;
-  if (!int_call(env, info, 1, argv, "inTerminalForeground(pid): an integer", &pid)) return NULL;
-  int r;
+static int in_terminal_foreground(int pid) {
   pid_t group = getpgid(pid);
   int fd = group < 0 ? -1 : open("/dev/tty", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (group < 0 || fd < 0) {
-    r = -errno;
-  } else {
-    pid_t fg = tcgetpgrp(fd);
-    r = fg < 0 ? -errno : fg == group;
-    close(fd);
-  }
-  napi_value out;
-  CHECK(napi_create_int32(env, r, &out));
-  return out;
+  if (group < 0 || fd < 0) return -errno;
+  pid_t fg = tcgetpgrp(fd);
+  int r = fg < 0 ? -errno : fg == group;
+  close(fd);
+  return r;
+}
+
+static napi_value in_terminal_foreground_js(napi_env env, napi_callback_info info) {
+  return int_to_int(env, info, "inTerminalForeground(pid): an integer", in_terminal_foreground);
 }
 
 /* retireFd(fd) -> 0 or a negative errno: retire_fd (retire-fd.c). */
 static napi_value retire_fd_js(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  int fd;
-  if (!int_call(env, info, 1, argv, "retireFd(fd): an integer", &fd)) return NULL;
-  napi_value out;
-  CHECK(napi_create_int32(env, retire_fd(fd), &out));
-  return out;
+  return int_to_int(env, info, "retireFd(fd): an integer", retire_fd);
 }
 
 static napi_value init(napi_env env, napi_value exports) {

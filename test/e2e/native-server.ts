@@ -21,7 +21,7 @@
 import { close, fdatasync, open, read, write, constants as fsConstants } from 'node:fs';
 import { promisify } from 'node:util';
 import { mountFuse, type FuseHandle } from '../../src/fuse/mount.js';
-import { createFastPath, fastPathStatus, libfuseMismatch, type FastPath } from '../../src/native/fastpath.js';
+import { createFastPath, fastPathStatus, libfuseMismatch, type FastPath, type FastPathBinding } from '../../src/native/fastpath.js';
 import { Journal } from '../../src/journal/journal.js';
 import { FileJournalIo } from '../../src/journal/journal-io.js';
 import { CLUSTERS_PER_PAGE, PAGE_BITMAP_BYTES, PAGE_HEADER_SIZE } from '../../src/journal/format.js';
@@ -185,18 +185,19 @@ const noTracker: Tracker = {
 
 async function main(): Promise<void> {
   const fd = await promisify(open)(cfg.image, cfg.readOnly ? fsConstants.O_RDONLY : fsConstants.O_RDWR);
+  const binding: FastPathBinding = {
+    fd,
+    size: cfg.size,
+    clusterSize: cfg.clusterSize,
+    readOnly: cfg.readOnly ?? false,
+    path: VOLUME,
+    markAhead: { bytes: cfg.markAhead ?? 0, after: MARK_AHEAD_AFTER },
+  };
   let fp: FastPath | null = null;
   if (cfg.fastPath) {
     fp = createFastPath();
     if (!fp) throw new Error(`no native data path: ${fastPathStatus().reason}`);
-    fp.attach({
-      fd,
-      size: cfg.size,
-      clusterSize: cfg.clusterSize,
-      readOnly: cfg.readOnly ?? false,
-      path: VOLUME,
-      markAhead: { bytes: cfg.markAhead ?? 0, after: MARK_AHEAD_AFTER },
-    });
+    fp.attach(binding);
   }
   const clusterCount = Math.ceil(cfg.size / cfg.clusterSize);
   const tracker = cfg.tracker === 'set' ? setTracker(fp, clusterCount, cfg.commitDelayMs ?? 0) : cfg.tracker === 'journal' ? await journalTracker(fp) : noTracker;
@@ -291,15 +292,7 @@ async function main(): Promise<void> {
     startEpoch: () => tracker.startEpoch(),
     detach: () => fp!.detach(),
     clearRecorded: () => fp!.clearRecorded(),
-    attach: () =>
-      fp!.attach({
-        fd,
-        size: cfg.size,
-        clusterSize: cfg.clusterSize,
-        readOnly: cfg.readOnly ?? false,
-        path: VOLUME,
-        markAhead: { bytes: cfg.markAhead ?? 0, after: MARK_AHEAD_AFTER },
-      }),
+    attach: () => fp!.attach(binding),
     follow: (m) => fp!.follow(Number(m['offset']), Number(m['length'])),
     touch: () => {
       modifiedMs = Date.now();
